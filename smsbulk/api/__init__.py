@@ -1,0 +1,60 @@
+"""The REST API under /api/v1: key auth and quota on every call, one JSON error shape."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, jsonify, request
+
+from .. import auth
+from ..errors import DomainError
+from ..extensions import get_redis
+from ..models import User
+from . import activations, catalog, keys, wallet
+
+BLUEPRINTS = (wallet.blp, activations.blp, catalog.blp, keys.blp)
+
+
+def key_from_request() -> str | None:
+    """x-api-key (recommended), Authorization: Bearer, or the api_key query parameter."""
+    header = request.headers.get("x-api-key")
+    if header:
+        return header
+    authorization = request.headers.get("Authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:]
+    return request.args.get("api_key")
+
+
+def authenticate_and_count() -> None:
+    caller = auth.authenticate(key_from_request(), current_app.config["KEY_CACHE_SECONDS"])
+    g.caller = caller
+    g.usage = auth.count_request(get_redis(), caller)
+    g.user = User(id=caller.user_id)  # a reference for queries, loaded lazily if ever needed
+
+
+def rate_limit_headers(response):
+    usage = getattr(g, "usage", None)
+    if usage is not None:
+        response.headers["X-RateLimit-Limit"] = str(usage.limit)
+        response.headers["X-RateLimit-Remaining"] = str(usage.remaining)
+        response.headers["X-RateLimit-Reset"] = usage.reset_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return response
+
+
+def render_domain_error(error: DomainError):
+    response = jsonify(error.to_dict())
+    response.status_code = error.http_status
+    usage = getattr(error, "usage_info", None)
+    if usage is not None:
+        g.usage = usage
+        response.headers["Retry-After"] = str(usage.retry_after)
+    return response
+
+
+def register(app: Flask, api) -> None:
+    for blp in BLUEPRINTS:
+        blp.before_request(authenticate_and_count)
+        blp.after_request(rate_limit_headers)
+        api.register_blueprint(blp)
+    api.spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "x-api-key"})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("apiKeyQuery", {"type": "apiKey", "in": "query", "name": "api_key"})

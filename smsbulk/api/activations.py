@@ -1,0 +1,64 @@
+from flask import g, request
+from flask.views import MethodView
+
+from ..services import activations
+from ..services.catalog import resolve_country, resolve_service
+from .base import Blueprint, PeeweePage
+from .docs import errors
+from .schemas import ActivationCreateSchema, ActivationQuerySchema, ActivationSchema
+
+blp = Blueprint("activations", __name__, url_prefix="/api/v1/activations", description="Buy numbers, get codes")
+
+
+def order_from(body: dict) -> activations.Order:
+    return activations.Order(
+        service=resolve_service(body["service_code"]),
+        country=resolve_country(body.get("country_iso", body.get("country_id"))),
+        operator=body.get("operator") or "any",
+        max_price=body.get("max_price"),
+        idempotency_key=(request.headers.get("Idempotency-Key") or "").strip()[:128] or None,
+    )
+
+
+@blp.route("")
+class Activations(MethodView):
+    @blp.arguments(ActivationCreateSchema)
+    @blp.response(201, ActivationSchema)
+    @blp.alt_response(202, schema=ActivationSchema, description="Still PENDING: poll it", success=True)
+    @errors(402, 403, 404, 409, 422, 503)
+    def post(self, body):
+        """Buy a number: answers with it (201) or, if the upstream is slow, PENDING (202)"""
+        activation = activations.buy(g.caller, order_from(body))
+        return activation, 202 if activation.status == "PENDING" else 201
+
+    @blp.arguments(ActivationQuerySchema, location="query")
+    @blp.response(200, ActivationSchema(many=True))
+    @blp.paginate(PeeweePage)
+    @errors(422)
+    def get(self, query):
+        """Your activations, newest first"""
+        return activations.list_for_owner(g.caller.user_id, query.get("status"))
+
+
+@blp.route("/<activation_id>")
+class ActivationById(MethodView):
+    @blp.response(200, ActivationSchema)
+    @errors(404)
+    def get(self, activation_id):
+        """One activation with its SMS"""
+        return activations.get_for_owner(g.caller.user_id, activation_id)
+
+
+def _action(name: str, service_call, summary: str):
+    @blp.response(200, ActivationSchema)
+    @errors(404, 409)
+    def view(activation_id):
+        return service_call(g.caller.user_id, activation_id)
+
+    view.__doc__ = summary
+    blp.add_url_rule(f"/<activation_id>/{name}", f"{name}_activation", view, methods=["POST"])
+
+
+_action("cancel", activations.cancel, "Cancel before any code arrived: refunded in full")
+_action("finish", activations.finish, "Finish after the code arrived")
+_action("retry", activations.request_another_code, "Ask for another code (free)")

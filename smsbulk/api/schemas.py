@@ -1,0 +1,110 @@
+"""Request and response schemas of the REST API."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from ..models import activations as st
+from ..services.catalog import iso_of
+from .base import AMOUNT, Amount, Schema
+
+
+class BalanceSchema(Schema):
+    balance = Amount(required=True)
+    currency = fields.String(required=True, metadata={"example": "USD"})
+
+
+class TransactionSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["deposit", "purchase", "refund", "adjustment"]})
+    amount = Amount(required=True)
+    balance_after = Amount(required=True)
+    activation_id = fields.Function(lambda e: e.activation.public_id if e.activation_id else None, allow_none=True)
+    memo = fields.String()
+    created_at = fields.DateTime(required=True)
+
+
+class SmsSchema(Schema):
+    text = fields.String(required=True)
+    code = fields.String(allow_none=True)
+    received_at = fields.DateTime(required=True)
+
+
+class ActivationSchema(Schema):
+    id = fields.String(attribute="public_id", required=True, metadata={"example": "act_5f0c8a1d2e3b4c5d6e7f8091"})
+    legacy_id = fields.Integer(attribute="id", required=True, metadata={"description": "The legacy protocol's id"})
+    phone_number = fields.String(allow_none=True, metadata={"example": "905551234567"})
+    status = fields.String(required=True, metadata={"enum": list(st.STATUSES)})
+    user_cost = Amount(required=True)
+    service_code = fields.String(attribute="service_id", required=True)
+    country_id = fields.Integer(attribute="country_id", required=True)
+    country_iso = fields.Function(lambda a: iso_of(a.country_id), required=True)
+    operator = fields.String()
+    sms_code = fields.String(allow_none=True)
+    sms = fields.Method("messages_of")
+    created_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(required=True)
+
+    def messages_of(self, activation):
+        return SmsSchema(many=True).dump(activation.messages.order_by("id"))
+
+
+class ActivationCreateSchema(Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    service_code = fields.String(required=True, validate=validate.Length(1, 16), metadata={"example": "wa"})
+    country_iso = fields.String(validate=validate.Length(2, 80), metadata={"example": "TR"})
+    country_id = fields.Integer(validate=validate.Range(0, 100000), metadata={"example": 62})
+    operator = fields.String(validate=validate.Length(1, 32), load_default="any")
+    max_price = fields.Decimal(
+        validate=validate.Range(min=0, max=100000), metadata={"type": "string", "format": "decimal"}
+    )
+
+    @ma.validates_schema
+    def one_country(self, data, **kwargs):
+        if ("country_iso" in data) == ("country_id" in data):
+            raise ma.ValidationError("Give exactly one of countryIso or countryId", "countryIso")
+
+
+class ActivationQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(st.STATUSES))
+
+
+class CountrySchema(Schema):
+    id = fields.Integer(required=True, metadata={"example": 62})
+    iso = fields.String(attribute="iso2", required=True, metadata={"example": "TR"})
+    name = fields.String(required=True)
+    slug = fields.String(required=True)
+
+
+class ServiceSchema(Schema):
+    code = fields.String(required=True, metadata={"example": "wa"})
+    name = fields.String(required=True)
+
+
+class PriceQuerySchema(Schema):
+    service_code = fields.String(validate=validate.Length(1, 16))
+    country_iso = fields.String(validate=validate.Length(1, 80))
+    country_id = fields.Integer(validate=validate.Range(0, 100000))
+
+
+class PriceSchema(Schema):
+    service_code = fields.String(attribute="service_id", required=True)
+    country_id = fields.Integer(attribute="country_id", required=True)
+    country_iso = fields.String(required=True)
+    operator = fields.String(required=True)
+    price = Amount(required=True, metadata={**AMOUNT, "description": "What a purchase costs now"})
+    stock = fields.Integer(required=True)
+
+
+class KeySchema(Schema):
+    name = fields.String(required=True)
+    prefix = fields.String(required=True)
+    daily_quota = fields.Integer(required=True)
+    usage_today = fields.Integer(required=True)
+    remaining = fields.Integer(required=True)
+    reset_at = fields.DateTime(required=True)
+    max_purchases_per_day = fields.Integer(allow_none=True)
+    max_spend_per_day = Amount(allow_none=True)

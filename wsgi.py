@@ -1,0 +1,3 @@
+from smsbulk import create_app
+
+app = create_app()
