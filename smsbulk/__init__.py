@@ -21,11 +21,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     from . import api as rest
     from . import cli, legacy
     from .db import init_db
-    from .extensions import api
 
     init_db(app)
-    api.init_app(app)
-    rest.register(app, api)
+    rest.register(app)
     legacy.register(app)
     cli.register(app)
     _register_errors(app)

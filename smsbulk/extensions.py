@@ -1,4 +1,4 @@
-"""Process-wide handles: the database proxy, the REST Api and the Redis connection."""
+"""Process-wide handles: the database proxy and the Redis connections."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import threading
 import peewee
 import redis
 from flask import current_app
-from flask_smorest import Api
 
 db = peewee.DatabaseProxy()
-api = Api()
 
 _redis_lock = threading.Lock()
 _redis_clients: dict[str, redis.Redis] = {}

@@ -28,7 +28,7 @@ def stop_embedded_redis(server) -> None:
     import redis
 
     try:
-        server.shutdown(save=False, now=True, force=True)
+        server.shutdown(nosave=True)
     except redis.ConnectionError:
         pass  # the server closes the connection as it goes: that is the answer
 

@@ -9,6 +9,7 @@ from ..errors import DomainError
 from ..extensions import get_redis
 from ..models import User
 from . import activations, catalog, keys, wallet
+from .base import Api
 
 BLUEPRINTS = (wallet.blp, activations.blp, catalog.blp, keys.blp)
 
@@ -50,11 +51,16 @@ def render_domain_error(error: DomainError):
     return response
 
 
-def register(app: Flask, api) -> None:
+for _blp in BLUEPRINTS:  # once, at import: blueprints outlive any one app
+    _blp.before_request(authenticate_and_count)
+    _blp.after_request(rate_limit_headers)
+
+
+def register(app: Flask) -> Api:
+    api = Api(app)
     for blp in BLUEPRINTS:
-        blp.before_request(authenticate_and_count)
-        blp.after_request(rate_limit_headers)
         api.register_blueprint(blp)
     api.spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "x-api-key"})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("apiKeyQuery", {"type": "apiKey", "in": "query", "name": "api_key"})
+    return api

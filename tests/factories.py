@@ -1,0 +1,50 @@
+"""Plain factory functions: a user with a wallet and a key, in one call."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal
+
+from smsbulk.extensions import db
+from smsbulk.models import User
+from smsbulk.services import accounts, wallets
+
+_seq = itertools.count(1)
+
+
+@dataclass
+class Account:
+    user: User
+    key: str
+    key_id: int
+
+    @property
+    def headers(self) -> dict:
+        return {"x-api-key": self.key}
+
+
+def make_user(balance: str | Decimal = "10.00", quota: int | None = None, **key_options) -> Account:
+    with db.connection_context() if db.is_closed() else _noop():
+        user = accounts.create_user(f"user{next(_seq)}@example.com", "pw", Decimal(str(balance)))
+        key, raw = accounts.create_key(user, quota=quota, **key_options)
+    return Account(user, raw, key.id)
+
+
+class _noop:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def balance(account: Account) -> Decimal:
+    with db.connection_context() if db.is_closed() else _noop():
+        return wallets.balance_of(account.user)
+
+
+def assert_ledger_exact(account: Account) -> None:
+    with db.connection_context() if db.is_closed() else _noop():
+        assert wallets.balance_of(account.user) == wallets.ledger_sum(account.user)
+        assert wallets.balance_of(account.user) >= 0
