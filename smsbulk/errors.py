@@ -107,4 +107,46 @@ class InternalError(DomainError):
     message = "Internal error"
 
 
+class UnknownAction(DomainError):
+    code, http_status, legacy_token = "unknown_action", 400, "BAD_ACTION"
+    message = "Unknown action"
+
+
+class WrongActivationId(DomainError):
+    code, http_status, legacy_token = "invalid_activation_id", 400, "WRONG_ACTIVATION_ID"
+    message = "The activation id is missing or not a number"
+
+
+class UnknownStatusCode(DomainError):
+    code, http_status, legacy_token = "unknown_status_code", 422, "BAD_STATUS"
+    message = "Unknown status code"
+
+
+class WrongExceptionPhone(DomainError):
+    code, http_status, legacy_token = "invalid_phone_exception", 422, "WRONG_EXCEPTION_PHONE"
+    message = "phoneException must be prefixes of 4 to 12 digits, comma-separated"
+
+
+class OrderAlreadyExists(DomainError):
+    code, http_status, legacy_token = "order_already_exists", 409, "ORDER_ALREADY_EXISTS"
+    message = "An activation with this orderId exists"
+
+
+class WrongDate(DomainError):
+    code, http_status, legacy_token = "invalid_date_range", 422, "WRONG_DATE"
+    message = "start and end must be unix seconds, start before end, at most 30 days apart"
+
+
+class FeatureUnavailable(DomainError):
+    """Rent, voice, forwarding and multi-service numbers: each answers its protocol token."""
+
+    code, http_status, legacy_token = "feature_unavailable", 501, "BAD_ACTION"
+    message = "This feature is not available"
+
+    def __init__(self, token: str = "BAD_ACTION", http_status: int = 501, **details: object) -> None:
+        super().__init__(**details)
+        self.legacy_token = token
+        self.http_status = http_status
+
+
 ERROR_TABLE: tuple[type[DomainError], ...] = tuple(DomainError.__subclasses__())

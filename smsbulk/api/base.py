@@ -40,6 +40,15 @@ def Amount(**kwargs) -> fields.Decimal:  # noqa: N802 - reads like a field class
     return fields.Decimal(places=2, as_string=True, metadata=metadata, **kwargs)
 
 
+class UtcDateTime(fields.DateTime):
+    """Times are stored as naive UTC; on the wire they say so: 2026-01-31T12:00:00Z."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
 class ErrorSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE

@@ -5,9 +5,10 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..models import Sms
 from ..models import activations as st
 from ..services.catalog import iso_of
-from .base import AMOUNT, Amount, Schema
+from .base import AMOUNT, Amount, Schema, UtcDateTime
 
 
 class BalanceSchema(Schema):
@@ -22,13 +23,13 @@ class TransactionSchema(Schema):
     balance_after = Amount(required=True)
     activation_id = fields.Function(lambda e: e.activation.public_id if e.activation_id else None, allow_none=True)
     memo = fields.String()
-    created_at = fields.DateTime(required=True)
+    created_at = UtcDateTime(required=True)
 
 
 class SmsSchema(Schema):
     text = fields.String(required=True)
     code = fields.String(allow_none=True)
-    received_at = fields.DateTime(required=True)
+    received_at = UtcDateTime(required=True)
 
 
 class ActivationSchema(Schema):
@@ -43,11 +44,11 @@ class ActivationSchema(Schema):
     operator = fields.String()
     sms_code = fields.String(allow_none=True)
     sms = fields.Method("messages_of")
-    created_at = fields.DateTime(required=True)
-    expires_at = fields.DateTime(required=True)
+    created_at = UtcDateTime(required=True)
+    expires_at = UtcDateTime(required=True)
 
     def messages_of(self, activation):
-        return SmsSchema(many=True).dump(activation.messages.order_by("id"))
+        return SmsSchema(many=True).dump(activation.messages.order_by(Sms.id))
 
 
 class ActivationCreateSchema(Schema):
@@ -59,7 +60,8 @@ class ActivationCreateSchema(Schema):
     country_id = fields.Integer(validate=validate.Range(0, 100000), metadata={"example": 62})
     operator = fields.String(validate=validate.Length(1, 32), load_default="any")
     max_price = fields.Decimal(
-        validate=validate.Range(min=0, max=100000), metadata={"type": "string", "format": "decimal"}
+        validate=lambda value: 0 < value < 100000,  # a callable: Range would put Decimals in the OpenAPI
+        metadata={"type": "string", "format": "decimal", "example": "0.50", "description": "Highest price to pay"},
     )
 
     @ma.validates_schema
@@ -105,6 +107,6 @@ class KeySchema(Schema):
     daily_quota = fields.Integer(required=True)
     usage_today = fields.Integer(required=True)
     remaining = fields.Integer(required=True)
-    reset_at = fields.DateTime(required=True)
+    reset_at = UtcDateTime(required=True)
     max_purchases_per_day = fields.Integer(allow_none=True)
     max_spend_per_day = Amount(allow_none=True)

@@ -23,7 +23,19 @@ def _simulator(row, config: Mapping, connection, countries) -> ProviderAdapter:
     )
 
 
-KINDS: dict[str, AdapterFactory] = {"simulator": _simulator}
+def _sms_activate(row, config: Mapping, connection, countries) -> ProviderAdapter:
+    from .sms_activate import SmsActivateProvider
+
+    return SmsActivateProvider(row.base_url, row.api_key)
+
+
+def _fivesim(row, config: Mapping, connection, countries) -> ProviderAdapter:
+    from .fivesim import DEFAULT_BASE_URL, FiveSimProvider
+
+    return FiveSimProvider(row.api_key, base_url=row.base_url or DEFAULT_BASE_URL)
+
+
+KINDS: dict[str, AdapterFactory] = {"simulator": _simulator, "sms-activate": _sms_activate, "5sim": _fivesim}
 
 
 def build_adapter(row, config: Mapping, connection, countries: dict[int, str]) -> ProviderAdapter:

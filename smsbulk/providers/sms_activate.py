@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote as urlquote
 
 import requests
+from requests.exceptions import MissingSchema
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProxyError, SSLError
 
 from .base import (
@@ -132,11 +133,36 @@ def transport_error(
     """Our error for a failed HTTP exchange, and its scrubbed cause to raise it from."""
     cause = TransportFailure(scrub(f"{type(exc).__name__}: {exc}", secret))
     kind = type(exc).__name__
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, MissingSchema)):
         return PermanentProviderError(f"{label}: the base URL is not usable ({kind})"), cause
     if purchase and _may_have_arrived(exc):
         return AmbiguousPurchaseError(f"{label}: no answer to a purchase ({kind})"), cause
     return RetryableProviderError(f"{label}: upstream unreachable ({kind})"), cause
+
+
+def fetch(
+    session: requests.Session,
+    url: str,
+    *,
+    params: dict,
+    timeout: tuple[float, float],
+    purchase: bool,
+    secret: str,
+    label: str,
+    headers: dict | None = None,
+) -> tuple[int, str]:
+    """GET the URL: (HTTP status, body as text), or our error for a failed exchange.
+
+    The error is raised outside the `except`, so the requests exception (whose text holds
+    the URL, key included) is neither its cause nor its context."""
+    try:
+        response = session.get(url, params=params, headers=headers, timeout=timeout)
+        # Both protocols are UTF-8 even where the Content-Type names no charset.
+        return response.status_code, response.content.decode("utf-8", errors="replace")
+    except requests.RequestException as exc:
+        failure = transport_error(exc, purchase=purchase, secret=secret, label=label)
+    error, cause = failure
+    raise error from cause
 
 
 def status_error(status: int, *, purchase: bool, label: str) -> ProviderError:
@@ -202,12 +228,29 @@ def _status_from_token(ref: str, body: str) -> Status | None:
         return Status(WAITING)
     if token in ("STATUS_OK", "STATUS_WAIT_RETRY"):
         # WAIT_RETRY carries the previous code: the activation still has that SMS.
-        return Status(RECEIVED, [make_message(ref, payload, None)])
+        return Status(RECEIVED, [make_message(ref, payload, None)]) if payload else Status(WAITING)
     if token == "STATUS_CANCEL":
         return Status(CANCELED)
     if token in ("NO_ACTIVATION", "WRONG_ACTIVATION_ID"):
         return None
     raise _token_error(body, purchase=False, label="getStatus")
+
+
+def _read_purchase(body: str, label: str) -> tuple[str, str, Decimal | None]:
+    """(id, phone, cost if stated) from getNumberV2's JSON or `ACCESS_NUMBER:id:phone`."""
+    if not body.startswith(("{", "ACCESS_NUMBER:")) or (body.startswith("{") and _extract_token(body)):
+        raise _token_error(body, purchase=True, label=label)
+    try:
+        if body.startswith("{"):
+            data = json.loads(body, parse_float=Decimal)
+            phone = re.sub(r"\D", "", str(data["phoneNumber"]))
+            return str(data["activationId"]), phone, to_decimal(data["activationCost"])
+        _, ref, phone = body.split(":")[:3]
+        if ref.isdigit() and phone.isdigit():
+            return ref, phone, None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AmbiguousPurchaseError(f"{label}: unreadable answer to a purchase") from exc
+    raise AmbiguousPurchaseError(f"{label}: unreadable answer to a purchase")
 
 
 def _extract_token(body: str) -> str | None:
@@ -233,8 +276,10 @@ def _token_error(body: str, *, purchase: bool, label: str) -> ProviderError:
         if purchase:  # a garbled answer may hide a purchase
             return AmbiguousPurchaseError(f"{label}: unreadable answer to a purchase")
         return RetryableProviderError(f"{label}: unreadable answer")
-    error_class = TOKEN_ERRORS.get(token.partition(":")[0], PermanentProviderError)
-    return error_class(f"{label}: {token[:80]}")
+    name = token.partition(":")[0]
+    if purchase and name.startswith("ACCESS_") and name not in TOKEN_ERRORS:
+        return AmbiguousPurchaseError(f"{label}: unexpected success answer to a purchase")
+    return TOKEN_ERRORS.get(name, PermanentProviderError)(f"{label}: {token[:80]}")
 
 
 class SmsActivateProvider(ProviderAdapter):
@@ -259,21 +304,24 @@ class SmsActivateProvider(ProviderAdapter):
         """One handler_api call; the answer body, or our error for a failed exchange."""
         query = {"api_key": self._key, "action": action}
         query.update({k: str(v) for k, v in params.items() if v is not None})
-        try:
-            response = self.session.get(self.url, params=query, timeout=self.timeout)
-            # The protocol is UTF-8 even where the Content-Type names no charset.
-            body = response.content.decode("utf-8", errors="replace").strip()
-        except requests.RequestException as exc:
-            error, cause = transport_error(exc, purchase=purchase, secret=self._key, label=action)
-            raise error from cause
+        status, body = fetch(
+            self.session,
+            self.url,
+            params=query,
+            timeout=self.timeout,
+            purchase=purchase,
+            secret=self._key,
+            label=action,
+        )
+        body = body.strip()
         if self._key and self._key in body:  # an upstream echoing our key must not spread it
             body = body.replace(self._key, "***")
-        if response.status_code >= 400:
+        if status >= 400:
             # Clones answer errors with 4xx and a JSON envelope: hand the token on as if
             # it had come plainly, so every action reads one shape.
             token = _extract_token(body)
             if token is None:
-                raise status_error(response.status_code, purchase=purchase, label=action)
+                raise status_error(status, purchase=purchase, label=action)
             return token
         return body
 
@@ -293,53 +341,28 @@ class SmsActivateProvider(ProviderAdapter):
             "service": service,
             "country": country_id,
             "operator": operator if operator and operator != "any" else None,
-            "maxPrice": str(max_cost) if max_cost is not None else None,
+            "maxPrice": format(max_cost, "f") if max_cost is not None else None,
         }
-        if self._has_v2 is not False:
-            bought = self._buy_v2(params, reference)
-            if bought is not None:
-                return bought
-        return self._buy_v1(params, service, country_id, max_cost)
-
-    def _buy_v2(self, params: dict, reference: str) -> Purchase | None:
-        """getNumberV2 reports what we were charged; None when the upstream lacks it."""
-        body = self._call("getNumberV2", purchase=True, orderId=reference, **params)
-        if body == "BAD_ACTION":
-            self._has_v2 = False
-            return None
-        if not body.startswith("{"):
-            raise _token_error(body, purchase=True, label="getNumberV2")
-        try:
-            data = json.loads(body, parse_float=Decimal)
-            bought = Purchase(
-                ref=str(data["activationId"]),
-                phone=re.sub(r"\D", "", str(data["phoneNumber"])),
-                cost=to_decimal(data["activationCost"]),
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AmbiguousPurchaseError("getNumberV2: unreadable answer to a purchase") from exc
-        self._has_v2 = True
-        return bought
-
-    def _buy_v1(self, params: dict, service: str, country_id: int, max_cost: Decimal | None) -> Purchase:
-        """getNumber does not say what it cost: take the listed price, asked before buying
-        so that a failure of that question cannot lose a bought number."""
-        cost = self._listed_cost(service, country_id)
-        body = self._call("getNumber", purchase=True, **params)
-        parts = body.split(":")
-        if parts[0] != "ACCESS_NUMBER":
-            raise _token_error(body, purchase=True, label="getNumber")
-        if len(parts) < 3 or not parts[1].isdigit() or not parts[2].isdigit():
-            raise AmbiguousPurchaseError("getNumber: unreadable answer to a purchase")
-        if cost is None:  # not listed: the most we allowed is the honest upper bound
+        label, body = "getNumberV2", ""
+        if self._has_v2 is not False:  # V2 says what we were charged; learn once if it exists
+            body = self._call(label, purchase=True, orderId=reference, **params)
+            self._has_v2 = body != "BAD_ACTION"
+        if not self._has_v2:
+            label = "getNumber"
+            body = self._call(label, purchase=True, **params)
+        ref, phone, cost = _read_purchase(body, label)
+        if cost is None:  # getNumber does not say: the listed price, else the most we allowed
+            cost = self._listed_cost(service, country_id)
+        if cost is None:
             cost = max_cost if max_cost is not None else Decimal("0")
-        return Purchase(ref=parts[1], phone=parts[2], cost=cost)
+        return Purchase(ref=ref, phone=phone, cost=cost)
 
     def _listed_cost(self, service: str, country_id: int) -> Decimal | None:
+        """The listed price; None rather than an error, as the number is already ours."""
         try:
             table = self._json("getPrices", service=service, country=country_id)
             return to_decimal(table[str(country_id)][service]["cost"])
-        except (KeyError, TypeError, ValueError, RetryableProviderError):
+        except (ProviderError, LookupError, TypeError, ValueError):
             return None
 
     # -- status ------------------------------------------------------------------------

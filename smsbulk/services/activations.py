@@ -19,9 +19,9 @@ from flask import current_app
 
 from ..auth import Caller
 from ..db import write_transaction
-from ..errors import ActivationNotFound, BadStatus, EarlyCancelDenied, NoNumbers, PriceTooHigh
+from ..errors import ActivationNotFound, BadStatus, EarlyCancelDenied, NoNumbers, OrderAlreadyExists, PriceTooHigh
 from ..extensions import db
-from ..models import Activation, Country, Service
+from ..models import Activation, Country, Service, Sms
 from ..models import activations as st
 from ..models.base import utcnow
 from ..queues import enqueue_provider_action, enqueue_purchase
@@ -209,3 +209,63 @@ def request_another_code(user_id: int, activation_id: str | int) -> Activation:
     count = activation.messages.count()
     enqueue_provider_action(activation.id, "another", attempt_key=f"-{count}")
     return Activation.get_by_id(activation.id)
+
+
+def buy_now(caller: Caller, order: Order, reject_repeat: bool = False) -> Activation:
+    """Buy for a client that must get the number in this very answer (the legacy protocol).
+
+    That protocol has no PENDING state, so a purchase still PENDING after the wait is withdrawn
+    and refunded in full (FAILED). If the purchase job wins the race the client gets its
+    number; if the withdrawal wins, the job finds no PENDING row and buys nothing, or releases
+    the number it had just bought. With reject_repeat, an idempotency key that names an
+    earlier purchase raises OrderAlreadyExists instead of returning it.
+    """
+    started = utcnow()
+    activation = buy(caller, order)
+    if reject_repeat and order.idempotency_key and activation.created_at < started:
+        raise OrderAlreadyExists(id=activation.id)
+    if activation.status != st.PENDING:
+        return activation
+    if close_with_refund(activation.id, st.FAILED, (st.PENDING,)):
+        log.info("purchase of activation %s withdrawn: still pending after the wait", activation.id)
+    return Activation.get_by_id(activation.id)
+
+
+def mark_ready(user_id: int, activation_id: str | int) -> Activation:
+    """The client says it asked the target site for the SMS: allowed while the number is held."""
+    activation = get_for_owner(user_id, activation_id)
+    if activation.status not in (st.PENDING, *st.OPEN):
+        raise BadStatus(status=activation.status)
+    return activation
+
+
+def with_messages(user_id: int, activation_id: str | int) -> tuple[Activation, list[Sms]]:
+    """One activation of its owner and its messages, oldest first."""
+    return _with_messages(Activation.select().where(Activation.id == get_for_owner(user_id, activation_id).id))[0]
+
+
+def active_for_owner(user_id: int, offset: int = 0, limit: int = 500) -> list[tuple[Activation, list[Sms]]]:
+    """The owner's activations that hold a number (waiting for, or with, a code), oldest first."""
+    query = Activation.select().where((Activation.user == user_id) & Activation.status.in_(st.OPEN))
+    return _with_messages(query.order_by(Activation.id).offset(offset).limit(limit))
+
+
+def history_for_owner(
+    user_id: int, since: datetime.datetime, until: datetime.datetime, offset: int = 0, limit: int = 50
+) -> list[tuple[Activation, list[Sms]]]:
+    """The owner's activations bought in [since, until), newest first."""
+    query = Activation.select().where(
+        (Activation.user == user_id) & (Activation.created_at >= since) & (Activation.created_at < until)
+    )
+    return _with_messages(query.order_by(Activation.id.desc()).offset(offset).limit(limit))
+
+
+def _with_messages(query) -> list[tuple[Activation, list[Sms]]]:
+    """Two queries for any number of activations: the rows, then all their messages."""
+    rows = list(query)
+    messages: dict[int, list[Sms]] = {row.id: [] for row in rows}
+    if rows:
+        found = Sms.select().where(Sms.activation.in_(list(messages))).order_by(Sms.received_at, Sms.id)
+        for sms in found:
+            messages[sms.activation_id].append(sms)
+    return [(row, messages[row.id]) for row in rows]

@@ -146,3 +146,51 @@ def store_quotes(provider: Provider, quotes, markup: Decimal) -> int:
     for batch in range(0, len(rows), 200):
         Price.insert_many(rows[batch : batch + 200]).execute()
     return len(rows)
+
+
+def _offered(country: Country | None, operator: str | None):
+    """In-stock price rows of enabled providers; an operator also matches "any", as routing does."""
+    query = Price.select().join(Provider).where(Provider.enabled & (Price.stock > 0))
+    if country is not None:
+        query = query.where(Price.country == country)
+    if operator and operator != "any":
+        query = query.where(Price.operator.in_([operator, "any"]))
+    return query
+
+
+def stock_by_service(country: Country, operator: str | None = None, every_service: bool = False) -> dict[str, int]:
+    """Numbers in stock per service code in a country; with every_service, 0 for the rest."""
+    rows = (
+        _offered(country, operator)
+        .select(Price.service, fn.SUM(Price.stock).alias("stock"))
+        .group_by(Price.service)
+        .order_by(Price.service)
+        .tuples()
+    )
+    stock = {code: int(total) for code, total in rows}
+    if not every_service:
+        return stock
+    return {code: stock.get(code, 0) for (code,) in Service.select(Service.code).order_by(Service.code).tuples()}
+
+
+def operators_by_country(country: Country | None = None) -> dict[int, list[str]]:
+    """The operators with numbers in stock, per country id (a given country is always listed)."""
+    rows = (
+        _offered(country, None)
+        .select(Price.country, Price.operator)
+        .distinct()
+        .order_by(Price.country, Price.operator)
+        .tuples()
+    )
+    result: dict[int, list[str]] = {country.id: []} if country is not None else {}
+    for country_id, operator in rows:
+        result.setdefault(country_id, []).append(operator)
+    return result
+
+
+def services_offered(country: Country | None = None):
+    """Every service, or only those with numbers in stock in the given country."""
+    if country is None:
+        return services()
+    codes = _offered(country, None).select(Price.service).distinct()
+    return Service.select().where(Service.code.in_(codes)).order_by(Service.code)

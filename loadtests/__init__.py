@@ -1,0 +1,1 @@
+"""Load tests and the benchmark: Locust scenarios, account setup and a throwaway local stack."""

@@ -1,0 +1,130 @@
+"""Purchase, expiry and sweeper jobs: idempotent, status-guarded, refunding exactly once."""
+
+import datetime
+from decimal import Decimal
+
+from rq import SimpleWorker
+
+from smsbulk.auth import Caller
+from smsbulk.extensions import db, get_redis
+from smsbulk.models import Activation, LedgerEntry
+from smsbulk.queues import QueueNames, enqueue_purchase, get_queue
+from smsbulk.services import activations, catalog, lifecycle, routing
+from tests.factories import assert_ledger_exact, balance
+from workers import tasks
+
+
+def pending_activation(app, account) -> int:
+    """A PENDING activation with its job queued but not run (as the web leaves it)."""
+    app.config["RQ_ASYNC"] = True
+    with db.connection_context():
+        order = activations.Order(catalog.resolve_service("wa"), catalog.resolve_country("TR"))
+        activation = activations.purchase(Caller(account.key_id, account.user.id, 100), order)
+    app.config["RQ_ASYNC"] = False
+    return activation.id
+
+
+def refunds(activation_id: int) -> int:
+    with db.connection_context():
+        return (
+            LedgerEntry.select()
+            .where((LedgerEntry.activation == activation_id) & (LedgerEntry.kind == "refund"))
+            .count()
+        )
+
+
+def status(activation_id: int) -> str:
+    with db.connection_context():
+        return Activation.get_by_id(activation_id).status
+
+
+def test_a_purchase_job_run_twice_buys_once(app, make_user):
+    account = make_user()
+    activation_id = pending_activation(app, account)
+    assert tasks.purchase(activation_id) == "WAITING"
+    with db.connection_context():
+        first = Activation.get_by_id(activation_id)
+    assert tasks.purchase(activation_id) == "skipped"
+    with db.connection_context():
+        second = Activation.get_by_id(activation_id)
+    assert (first.provider_ref, first.phone_number) == (second.provider_ref, second.phone_number)
+    assert get_redis().get("sim:simulator:seq") == b"1"  # one number bought upstream
+
+
+def test_a_duplicate_enqueue_is_one_job_and_a_real_worker_runs_it_once(app, make_user):
+    account = make_user()
+    activation_id = pending_activation(app, account)
+    app.config["RQ_ASYNC"] = True
+    again = enqueue_purchase(activation_id)
+    assert again.id == f"purchase-{activation_id}"
+    queue = get_queue(QueueNames.PURCHASES)
+    assert queue.count == 1
+    SimpleWorker([queue], connection=get_redis(), serializer=queue.serializer).work(burst=True)
+    assert status(activation_id) == "WAITING"
+    assert get_redis().get("sim:simulator:seq") == b"1"
+
+
+def test_no_numbers_anywhere_fails_the_purchase_and_refunds_exactly_once(app, make_user):
+    account = make_user()
+    app.config["SIMULATOR_NO_NUMBERS_RATE"] = 1.0
+    routing.reset_caches()
+    activation_id = pending_activation(app, account)
+    assert tasks.purchase(activation_id) == "FAILED"
+    assert tasks.purchase(activation_id) == "skipped"
+    with db.connection_context():
+        assert lifecycle.sweep_stuck(now=datetime.datetime(2100, 1, 1)) == {"requeued": 0, "failed": 0}
+    assert refunds(activation_id) == 1
+    assert balance(account) == Decimal("10.00")
+    assert_ledger_exact(account)
+
+
+def test_a_web_purchase_whose_upstream_errors_answers_failed_with_the_money_back(client, app, make_user):
+    account = make_user()
+    app.config["SIMULATOR_ERROR_RATE"] = 1.0
+    routing.reset_caches()
+    answer = client.post("/api/v1/activations", json={"serviceCode": "wa", "countryIso": "TR"}, headers=account.headers)
+    assert answer.status_code == 201 and answer.json["status"] == "FAILED"
+    assert balance(account) == Decimal("10.00")
+
+
+def test_the_sweeper_requeues_an_unclaimed_purchase_and_refunds_a_claimed_one(app, make_user):
+    account = make_user()
+    unclaimed, claimed = pending_activation(app, account), pending_activation(app, account)
+    get_redis().flushdb()  # the queued jobs are lost, as after a Redis restart
+    with db.connection_context():
+        Activation.update(claimed_at=datetime.datetime(2000, 1, 1)).where(Activation.id == claimed).execute()
+        result = lifecycle.sweep_stuck(now=datetime.datetime(2100, 1, 1))
+    assert result == {"requeued": 1, "failed": 1}
+    assert status(unclaimed) == "WAITING"  # requeued with RQ_ASYNC off: ran inline
+    assert status(claimed) == "FAILED" and refunds(claimed) == 1
+    assert_ledger_exact(account)
+
+
+def test_expiry_refunds_codeless_activations_once_and_completes_the_others(app, client, make_user):
+    account = make_user()
+    headers = account.headers
+    buy = {"serviceCode": "wa", "countryIso": "TR"}
+    quiet = client.post("/api/v1/activations", json=buy, headers=headers).json["legacyId"]
+    app.config["SIMULATOR_SMS_DELAY_SECONDS"] = 0
+    coded = client.post("/api/v1/activations", json={**buy, "serviceCode": "tg"}, headers=headers).json["legacyId"]
+    with db.connection_context():
+        row = Activation.get_by_id(coded)
+        lifecycle.apply_status(coded, routing.adapter_for(row.provider).statuses([row.provider_ref])[row.provider_ref])
+        later = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(hours=1)
+        assert lifecycle.expire_due(now=later) == {"expired": 1, "completed": 1}
+        assert lifecycle.expire_due(now=later) == {"expired": 0, "completed": 0}
+    assert status(quiet) == "EXPIRED" and refunds(quiet) == 1
+    assert status(coded) == "COMPLETED" and refunds(coded) == 0
+    assert_ledger_exact(account)
+
+
+def test_a_late_code_after_a_refund_is_recorded_but_not_charged(app, client, make_user):
+    account = make_user()
+    bought = client.post("/api/v1/activations", json={"serviceCode": "wa", "countryIso": "TR"}, headers=account.headers)
+    url = f"/api/v1/activations/{bought.json['id']}"
+    client.post(f"{url}/cancel", headers=account.headers)
+    tasks.poll_statuses()
+    after = client.get(url, headers=account.headers).json
+    assert after["status"] == "CANCELED"
+    assert len(after["sms"]) == 1 and after["smsCode"] is None
+    assert balance(account) == Decimal("10.00")
