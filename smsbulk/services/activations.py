@@ -246,7 +246,7 @@ def with_messages(user_id: int, activation_id: str | int) -> tuple[Activation, l
 
 def active_for_owner(user_id: int, offset: int = 0, limit: int = 500) -> list[tuple[Activation, list[Sms]]]:
     """The owner's activations that hold a number (waiting for, or with, a code), oldest first."""
-    query = Activation.select().where((Activation.user == user_id) & Activation.status.in_(st.OPEN))
+    query = _with_country().where((Activation.user == user_id) & Activation.status.in_(st.OPEN))
     return _with_messages(query.order_by(Activation.id).offset(offset).limit(limit))
 
 
@@ -254,10 +254,14 @@ def history_for_owner(
     user_id: int, since: datetime.datetime, until: datetime.datetime, offset: int = 0, limit: int = 50
 ) -> list[tuple[Activation, list[Sms]]]:
     """The owner's activations bought in [since, until), newest first."""
-    query = Activation.select().where(
+    query = _with_country().where(
         (Activation.user == user_id) & (Activation.created_at >= since) & (Activation.created_at < until)
     )
     return _with_messages(query.order_by(Activation.id.desc()).offset(offset).limit(limit))
+
+
+def _with_country():
+    return Activation.select(Activation, Country).join(Country)
 
 
 def _with_messages(query) -> list[tuple[Activation, list[Sms]]]:

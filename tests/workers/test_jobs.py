@@ -119,12 +119,18 @@ def test_expiry_refunds_codeless_activations_once_and_completes_the_others(app, 
 
 
 def test_a_late_code_after_a_refund_is_recorded_but_not_charged(app, client, make_user):
+    from smsbulk.providers.base import CANCELED, Message, Status
+
     account = make_user()
     bought = client.post("/api/v1/activations", json={"serviceCode": "wa", "countryIso": "TR"}, headers=account.headers)
     url = f"/api/v1/activations/{bought.json['id']}"
     client.post(f"{url}/cancel", headers=account.headers)
-    tasks.poll_statuses()
+    late = Message(id="late-1", text="code 777777", code="777777", received_at=datetime.datetime(2030, 1, 1))
+    with db.connection_context():
+        lifecycle.apply_status(bought.json["legacyId"], Status(CANCELED, [late]))
     after = client.get(url, headers=account.headers).json
     assert after["status"] == "CANCELED"
-    assert len(after["sms"]) == 1 and after["smsCode"] is None
+    assert [m["code"] for m in after["sms"]] == ["777777"] and after["smsCode"] is None
     assert balance(account) == Decimal("10.00")
+    assert refunds(bought.json["legacyId"]) == 1
+    assert_ledger_exact(account)
