@@ -8,6 +8,7 @@ Ctrl-C stops all of them, and the embedded Redis with them.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -45,6 +46,22 @@ def prepare() -> None:
     print(f"API key: {raw_key}", flush=True)
 
 
+def run_processes(command: list[str]) -> int:
+    """Run honcho; Ctrl-C or SIGTERM to this process stops honcho and, through it, every process."""
+    honcho = subprocess.Popen(command)
+
+    def stop(*_):
+        if honcho.poll() is None:
+            honcho.send_signal(signal.SIGINT)
+
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        try:
+            return honcho.wait()
+        except KeyboardInterrupt:
+            stop()
+
+
 def main() -> int:
     os.chdir(ROOT)
     os.environ.setdefault("DATABASE_URL", "sqlite:///smsbulk.db")
@@ -56,9 +73,7 @@ def main() -> int:
     try:
         prepare()
         print(f"SMSBulk on http://127.0.0.1:{os.environ['PORT']}  (API docs: /api/docs)", flush=True)
-        return subprocess.call([os.path.join(bin_dir, "honcho"), "-f", "Procfile", "start", "web", "worker", "cron"])
-    except KeyboardInterrupt:
-        return 0
+        return run_processes([os.path.join(bin_dir, "honcho"), "-f", "Procfile", "start", "web", "worker", "cron"])
     finally:
         if server is not None:
             stop_embedded_redis(server)
