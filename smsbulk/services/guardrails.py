@@ -20,9 +20,10 @@ def count_purchase(key_id: int | None, price: Decimal) -> None:
     KeyDailyUsage.insert(key=key_id, day=day).on_conflict_ignore().execute()
     condition = (KeyDailyUsage.key == key_id) & (KeyDailyUsage.day == day)
     if key.max_purchases_per_day is not None:
-        condition &= KeyDailyUsage.purchases + 1 <= key.max_purchases_per_day
+        condition &= KeyDailyUsage.purchases < key.max_purchases_per_day
     if key.max_spend_per_day is not None:
-        condition &= KeyDailyUsage.spent + price <= key.max_spend_per_day
+        # Field on the left: peewee then converts the Decimal to cents with the field's own db_value.
+        condition &= KeyDailyUsage.spent <= key.max_spend_per_day - price
     rows = (
         KeyDailyUsage.update(purchases=KeyDailyUsage.purchases + 1, spent=KeyDailyUsage.spent + price)
         .where(condition)
