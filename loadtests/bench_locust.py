@@ -66,7 +66,9 @@ class RestStatusUser(FastHttpUser):
 
     @task
     def get_activation(self) -> None:
-        with self.client.get(self.path, name="REST GET activation", headers=self.headers, catch_response=True) as answer:
+        with self.client.get(
+            self.path, name="REST GET activation", headers=self.headers, catch_response=True
+        ) as answer:
             if answer.status_code != 200:
                 answer.failure(f"HTTP {answer.status_code} {(answer.text or '')[:60]!r}")
 

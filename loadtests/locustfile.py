@@ -80,11 +80,8 @@ class LegacyBot(FastHttpUser):
         if random.random() < 0.5:
             body = self.call("getNumber", ("ACCESS_NUMBER:",), service=service, country=country)
             return body.split(":")[1] if body else None
-        with self.client.get(
-            f"{LEGACY}?{urlencode({'api_key': self.key, 'action': 'getNumberV2', 'service': service, 'country': country})}",
-            name="legacy getNumberV2",
-            catch_response=True,
-        ) as answer:
+        query = urlencode({"api_key": self.key, "action": "getNumberV2", "service": service, "country": country})
+        with self.client.get(f"{LEGACY}?{query}", name="legacy getNumberV2", catch_response=True) as answer:
             try:
                 number = answer.json()
                 activation_id, phone = str(number["activationId"]), str(number["phoneNumber"])
@@ -110,7 +107,9 @@ class LegacyBot(FastHttpUser):
                 self.call("setStatus", ("ACCESS_ACTIVATION",), id=activation_id, status="6")
                 return
             if cancel and polls >= CANCEL_AFTER_POLLS:
-                answer = self.call("setStatus", ("ACCESS_CANCEL", "EARLY_CANCEL_DENIED", "BAD_STATUS"), id=activation_id, status="8")
+                answer = self.call(
+                    "setStatus", ("ACCESS_CANCEL", "EARLY_CANCEL_DENIED", "BAD_STATUS"), id=activation_id, status="8"
+                )
                 if answer == "ACCESS_CANCEL":
                     return
                 cancel = answer == "EARLY_CANCEL_DENIED"  # BAD_STATUS: the code came first, wait for it
@@ -147,7 +146,11 @@ class RestBot(FastHttpUser):
         service, (country_id, iso) = random.choice(SERVICES), random.choice(COUNTRIES)
         where = {"countryIso": iso} if random.random() < 0.5 else {"countryId": int(country_id)}
         bought = self.request(
-            "POST", "/api/v1/activations", "POST /api/v1/activations", (201, 202), json={"serviceCode": service, **where}
+            "POST",
+            "/api/v1/activations",
+            "POST /api/v1/activations",
+            (201, 202),
+            json={"serviceCode": service, **where},
         )
         if bought is not None:
             self.wait_for_code(bought["id"], cancel=random.random() < CANCEL_RATE)

@@ -114,6 +114,24 @@ class Stack:
         for name in list(self.processes):
             self.stop(name)
 
+    def cpu_seconds(self, names: tuple[str, ...]) -> float:
+        """User + system CPU used so far by the named processes and all their children."""
+        import psutil
+
+        total = 0.0
+        for name in names:
+            process = self.processes.get(name)
+            if process is None or process.poll() is not None:
+                continue
+            root = psutil.Process(process.pid)
+            for each in (root, *root.children(recursive=True)):
+                try:
+                    times = each.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                total += times.user + times.system
+        return total
+
     def log_tail(self, name: str, lines: int = 20) -> str:
         path = os.path.join(self.workdir, f"{name}.log")
         if not os.path.exists(path):
@@ -136,6 +154,19 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float = 30.0) -> Non
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def pooled(url: str) -> str:
+    """The same database through Peewee's connection pool (playhouse.db_url's "+pool" schemes).
+
+    SQLite connections then move between Gunicorn threads, hence check_same_thread=false; the
+    pool hands a connection to one thread at a time.
+    """
+    scheme, rest = url.split("://", 1)
+    if scheme.endswith("+pool"):
+        return url
+    extra = "check_same_thread=false" if scheme.startswith("sqlite") else "max_connections=32"
+    return f"{scheme}+pool://{rest}{'&' if '?' in rest else '?'}{extra}"
 
 
 def _base_env(workdir: str, port: int, overrides: dict[str, str]) -> dict[str, str]:
@@ -182,11 +213,13 @@ def migrate(env: dict[str, str]) -> None:
 
 
 @contextmanager
-def prepared(overrides: dict[str, str] | None = None, keep: bool = False) -> Iterator[Stack]:
+def prepared(overrides: dict[str, str] | None = None, pool: bool = False, keep: bool = False) -> Iterator[Stack]:
     """A migrated database and a clean Redis, no processes yet; everything removed afterwards."""
     workdir = tempfile.mkdtemp(prefix="smsbulk-stack-")
     port = free_port()
     stack = Stack(workdir, _base_env(workdir, port, overrides or {}), port)
+    if pool:
+        stack.env["DATABASE_URL"] = pooled(stack.env["DATABASE_URL"])
     check_reset_allowed(os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL"))
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:

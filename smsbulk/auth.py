@@ -2,8 +2,8 @@
 
 Key lookups are cached in-process for KEY_CACHE_SECONDS so a status poll does not hit
 the database; a revoked key therefore stops working within that many seconds. The quota
-counter lives in Redis and is checked-and-incremented by one Lua script, so it stays exact
-however many Gunicorn workers race on it.
+counter lives in Redis and is checked-and-incremented by one Lua script (one round trip, run by
+EVALSHA), so it stays exact however many Gunicorn workers race on it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,18 @@ used = redis.call('INCR', KEYS[1])
 if used == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return used
 """
+
+
+# Registered once and run by its SHA1 (EVALSHA): each count sends the key and two numbers, not
+# the script. Redis answers NOSCRIPT after a restart and redis-py then loads it again.
+_quota_script = None
+
+
+def _quota(connection):
+    global _quota_script
+    if _quota_script is None:
+        _quota_script = connection.register_script(_QUOTA_SCRIPT)
+    return _quota_script
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,8 @@ def count_request(connection, caller: Caller) -> Usage:
     now = datetime.datetime.now(datetime.UTC)
     reset = next_reset(now)
     ttl = int((reset - now).total_seconds()) + 3600
-    used = int(connection.eval(_QUOTA_SCRIPT, 1, _quota_key(caller.key_id, now), caller.daily_quota, ttl))
+    key = _quota_key(caller.key_id, now)
+    used = int(_quota(connection)(keys=[key], args=[caller.daily_quota, ttl], client=connection))
     usage = Usage(caller.daily_quota, abs(used), reset)
     if used < 0:
         error = QuotaExceeded(retryAfter=usage.retry_after, limit=usage.limit, usage=usage.used)

@@ -1,4 +1,4 @@
-"""Flask commands for operators: migrations, seeding, users, wallets and keys."""
+"""Flask commands for operators: migrations, seeding, users, wallets, keys and providers."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 users_cli = AppGroup("users", help="Manage users.")
 wallet_cli = AppGroup("wallet", help="Credit wallets.")
 keys_cli = AppGroup("keys", help="Manage API keys.")
+providers_cli = AppGroup("providers", help="Manage upstream providers (changes apply without a restart).")
 
 
 def _amount(value: str) -> Decimal:
@@ -126,6 +127,125 @@ def demo(email: str, balance: str) -> None:
     click.echo(f"API key: {raw}")
 
 
+def _provider_command(func):
+    """Run in a connection; a setting that cannot work is a clear error, not a traceback."""
+
+    def wrapper(*args, **kwargs):
+        from .services.providers import ProviderConfigError
+
+        try:
+            with db.connection_context():
+                return func(*args, **kwargs)
+        except (ProviderConfigError, TypeError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def _echo_sync(result: dict[str, int]) -> None:
+    for name, count in result.items():
+        if count == -1:
+            click.echo(f"{name}: sync failed (upstream unreachable or refused; previous prices kept)")
+        elif count == -2:
+            click.echo(f"{name}: disabled, not synced")
+        else:
+            click.echo(f"{name}: {count} prices")
+
+
+_provider_options = [
+    click.option("--base-url", default=None, help="Upstream address (sms-activate: required)"),
+    click.option("--api-key", default=None, help="Our key at the upstream"),
+    click.option("--priority", type=int, default=None, help="Lower is tried first (default 100)"),
+    click.option("--markup", default=None, help="User price = cost x markup (default: DEFAULT_MARKUP)"),
+]
+
+
+def _with_provider_options(func):
+    for option in reversed(_provider_options):
+        func = option(func)
+    return func
+
+
+@providers_cli.command("add")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(["simulator", "sms-activate", "5sim"]))
+@_with_provider_options
+@_provider_command
+def providers_add(name: str, kind: str, base_url, api_key, priority, markup) -> None:
+    """Add an upstream provider and pull its prices."""
+    from .services import providers
+
+    markup = _amount(markup) if markup is not None else None
+    providers.add(name, kind, base_url=base_url, api_key=api_key, priority=priority, markup=markup)
+    click.echo(f"provider {name} added ({kind})")
+    _echo_sync(providers.sync_prices(name))
+
+
+@providers_cli.command("set")
+@click.argument("name")
+@_with_provider_options
+@_provider_command
+def providers_set(name: str, base_url, api_key, priority, markup) -> None:
+    """Change a provider's address, key, priority or markup, and pull its prices again."""
+    from .services import providers
+
+    markup = _amount(markup) if markup is not None else None
+    providers.change(name, base_url=base_url, api_key=api_key, priority=priority, markup=markup)
+    click.echo(f"provider {name} changed")
+    _echo_sync(providers.sync_prices(name))
+
+
+@providers_cli.command("list")
+@_provider_command
+def providers_list() -> None:
+    """Providers in routing order; keys are masked."""
+    from .services import providers
+
+    for p in providers.listing():
+        state = "enabled" if p.enabled else "disabled"
+        click.echo(
+            f"{p.name}  kind={p.kind}  {state}  priority={p.priority}  markup={p.markup}  "
+            f"url={p.base_url or '-'}  key={p.api_key}  prices={p.prices}  circuit={p.circuit}"
+        )
+
+
+@providers_cli.command("enable")
+@click.argument("name")
+@_provider_command
+def providers_enable(name: str) -> None:
+    """Sell from this provider again (its prices are pulled now)."""
+    from .services import providers
+
+    providers.set_enabled(name, True)
+    click.echo(f"provider {name} enabled")
+    _echo_sync(providers.sync_prices(name))
+
+
+@providers_cli.command("disable")
+@click.argument("name")
+@_provider_command
+def providers_disable(name: str) -> None:
+    """Stop buying from this provider; its open activations are still followed to the end."""
+    from .services import providers
+
+    providers.set_enabled(name, False)
+    click.echo(f"provider {name} disabled")
+
+
+@providers_cli.command("sync")
+@click.argument("name", required=False)
+@_provider_command
+def providers_sync(name: str | None) -> None:
+    """Pull prices and stock now from every enabled provider, or the named one."""
+    from .services import providers
+
+    if name:
+        providers.get(name)
+    _echo_sync(providers.sync_prices(name))
+
+
 def register(app: Flask) -> None:
-    for command in (db_upgrade, demo, users_cli, wallet_cli, keys_cli):
+    for command in (db_upgrade, demo, users_cli, wallet_cli, keys_cli, providers_cli):
         app.cli.add_command(command)

@@ -16,6 +16,10 @@
 | SIMULATOR_NO_NUMBERS_RATE | 0 | share of simulator purchases answered "no numbers" |
 | SIMULATOR_ERROR_RATE | 0 | share of simulator purchases answered with an upstream error |
 | KEY_CACHE_SECONDS | 5 | a revoked key stops working within this many seconds |
+| PROVIDER_TIMEOUT_SECONDS | 10 | connect and read timeout of every call to an upstream provider |
+| PROVIDER_BREAKER_THRESHOLD | 5 | this many upstream failures in a row open a provider's circuit |
+| PROVIDER_BREAKER_COOLDOWN_SECONDS | 60 | an open circuit lets one trial call through after this long |
+| LATE_SMS_RECHECK_SECONDS | 60 | an activation refunded here is polled once more this long after, for late codes |
 """
 
 import os
@@ -42,6 +46,10 @@ class Config:
         self.SIMULATOR_NO_NUMBERS_RATE = float(env.get("SIMULATOR_NO_NUMBERS_RATE", "0"))
         self.SIMULATOR_ERROR_RATE = float(env.get("SIMULATOR_ERROR_RATE", "0"))
         self.KEY_CACHE_SECONDS = float(env.get("KEY_CACHE_SECONDS", "5"))
+        self.PROVIDER_TIMEOUT_SECONDS = float(env.get("PROVIDER_TIMEOUT_SECONDS", "10"))
+        self.PROVIDER_BREAKER_THRESHOLD = _env_int("PROVIDER_BREAKER_THRESHOLD", 5)
+        self.PROVIDER_BREAKER_COOLDOWN_SECONDS = _env_int("PROVIDER_BREAKER_COOLDOWN_SECONDS", 60)
+        self.LATE_SMS_RECHECK_SECONDS = _env_int("LATE_SMS_RECHECK_SECONDS", 60)
         self.RQ_ASYNC = True
 
         # flask-smorest

@@ -137,6 +137,11 @@ class WrongDate(DomainError):
     message = "start and end must be unix seconds, start before end, at most 30 days apart"
 
 
+class OperatorsNotFound(DomainError):
+    code, http_status, legacy_token = "operators_not_found", 404, "OPERATORS_NOT_FOUND"
+    message = "Unknown country: no operators"
+
+
 class FeatureUnavailable(DomainError):
     """Rent, voice, forwarding and multi-service numbers: each answers its protocol token."""
 

@@ -260,11 +260,11 @@ def numbers_status(stock: dict[str, int], legacy_keys: bool) -> Answer:
 
 
 def fold(rows) -> dict[tuple[int, str], Offer]:
-    """Best-price rows (one per operator) folded into one offer per (country, service)."""
+    """Best-price rows (dicts, one per operator) folded into one offer per (country, service)."""
     offers: dict[tuple[int, str], Offer] = {}
     for row in rows:
-        price, count = row.price, int(row.stock)
-        offer = offers.setdefault((row.country_id, row.service_id), Offer(price, 0, {}))
+        price, count = row["price"], int(row["stock"])
+        offer = offers.setdefault((row["country"], row["service"]), Offer(price, 0, {}))
         offer.price = min(offer.price, price)
         offer.count += count
         offer.levels[price] = offer.levels.get(price, 0) + count

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from .base import ProviderAdapter
+from .http import DEFAULT_TIMEOUT
 
 # kind -> factory(row, app config, redis connection, {country id: ISO code})
 AdapterFactory = Callable[..., ProviderAdapter]
+
+
+def _timeout(config: Mapping) -> float:
+    """PROVIDER_TIMEOUT_SECONDS, for connecting and for reading each answer."""
+    return float(config.get("PROVIDER_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
 
 
 def _simulator(row, config: Mapping, connection, countries) -> ProviderAdapter:
@@ -26,13 +32,13 @@ def _simulator(row, config: Mapping, connection, countries) -> ProviderAdapter:
 def _sms_activate(row, config: Mapping, connection, countries) -> ProviderAdapter:
     from .sms_activate import SmsActivateProvider
 
-    return SmsActivateProvider(row.base_url, row.api_key)
+    return SmsActivateProvider(row.base_url, row.api_key, timeout=_timeout(config))
 
 
 def _fivesim(row, config: Mapping, connection, countries) -> ProviderAdapter:
     from .fivesim import DEFAULT_BASE_URL, FiveSimProvider
 
-    return FiveSimProvider(row.api_key, base_url=row.base_url or DEFAULT_BASE_URL)
+    return FiveSimProvider(row.api_key, base_url=row.base_url or DEFAULT_BASE_URL, timeout=_timeout(config))
 
 
 KINDS: dict[str, AdapterFactory] = {"simulator": _simulator, "sms-activate": _sms_activate, "5sim": _fivesim}

@@ -103,6 +103,12 @@ class ProviderAdapter(abc.ABC):
     @abc.abstractmethod
     def request_another(self, ref: str) -> None: ...
 
+    def open_purchases(self, service: str, country_id: int) -> list[Purchase] | None:
+        """Numbers for (service, country) the upstream holds open for us and that have no SMS
+        yet, so a purchase whose answer was lost can be found again; None where the protocol
+        cannot list them."""
+        return None
+
     @abc.abstractmethod
     def prices(self) -> list[Quote]: ...
 

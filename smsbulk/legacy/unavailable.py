@@ -1,0 +1,63 @@
+"""Rent, voice, forwarding, multi-service and re-activation: not sold here yet.
+
+Each action answers what the protocol answers when the feature is not available to the
+account, so a client takes its usual "nothing to buy" path instead of crashing on an
+unknown token. Rent answers are JSON with `message` (and `error`), as every rent error is (§4.4).
+"""
+
+from __future__ import annotations
+
+from ..auth import Caller
+from ..errors import ActivationNotFound, FeatureUnavailable, WrongActivationId
+from ..services import activations
+from . import params, protocol
+from .dispatch import action
+from .params import Params
+
+# action -> (token, REST-equivalent status)
+RENT = {
+    "getRentServicesAndCountries": ("OUT_OF_STOCK", 503),
+    "getRentNumber": ("NO_NUMBERS", 503),
+    "getRentList": ("NO_NUMBERS", 404),
+    "getRentStatus": ("NO_ID_RENT", 404),
+    "setRentStatus": ("NO_ID_RENT", 404),
+    "continueRentNumber": ("NO_ID_RENT", 404),
+    "getContinueRentPriceNumber": ("NO_ID_RENT", 404),
+    "continueRentInfo": ("NO_ID_RENT", 404),
+}
+OTHER = {
+    "getMultiServiceNumber": ("NOT_AVAILABLE", 503),  # no country offers multi-service numbers
+    "getAdditionalService": ("WRONG_ADDITIONAL_SERVICE", 422),  # no forwarding parents to add to
+    "getExtraActivation": ("RENEW_ACTIVATION_NOT_AVAILABLE", 409),
+    "checkExtraActivation": ("RENEW_ACTIVATION_NOT_AVAILABLE", 409),
+}
+
+
+def _refusal(token: str, status: int):
+    def refuse(p: Params, caller: Caller) -> protocol.Answer:
+        raise FeatureUnavailable(token, status)
+
+    return refuse
+
+
+for _name, (_token, _status) in RENT.items():
+    action(_name, error_shape=protocol.RENT_JSON)(_refusal(_token, _status))
+for _name, (_token, _status) in OTHER.items():
+    action(_name)(_refusal(_token, _status))
+
+
+@action("getIncomingCallStatus")
+def get_incoming_call_status(p: Params, caller: Caller) -> protocol.Answer:
+    """Ours, but an SMS activation: NOT_INCOMING; anything else: INVALID_ACTIVATION_ID."""
+    try:
+        activations.get_for_owner(caller.user_id, params.activation_id(p, "activationId", "id"))
+    except (WrongActivationId, ActivationNotFound) as error:
+        raise FeatureUnavailable("INVALID_ACTIVATION_ID", 404) from error
+    raise FeatureUnavailable("NOT_INCOMING", 409)
+
+
+@action("parseCall")
+def parse_call(p: Params, caller: Caller) -> protocol.Answer:
+    """No activation of ours is a voice activation: there is never a call to parse."""
+    activations.get_for_owner(caller.user_id, params.activation_id(p))
+    raise FeatureUnavailable("NO_CALL", 404)

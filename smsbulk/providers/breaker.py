@@ -1,0 +1,80 @@
+"""A circuit breaker per provider, kept in Redis so the web, worker and cron processes share it.
+
+Closed: calls go through; each failure that says "this upstream is unwell" (a transport error,
+a 5xx, an answer that never came) is counted, and a success resets the count. `threshold`
+failures in a row open the circuit for `cooldown` seconds: routing skips the provider and
+polling leaves it alone. When the open key expires the circuit is half-open: the count is left
+one short of the threshold, so the next call is a trial - one more failure opens it again at
+once, a success closes it. Answers about the request itself (no numbers, price too high, a bad
+service code) say nothing about health and are not counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import redis
+
+from .base import AmbiguousPurchaseError, RetryableProviderError
+
+UNHEALTHY = (RetryableProviderError, AmbiguousPurchaseError)
+
+
+def is_health_failure(exc: BaseException) -> bool:
+    return isinstance(exc, UNHEALTHY)
+
+
+class Breaker:
+    def __init__(self, connection: redis.Redis, threshold: int, cooldown: int, prefix: str = "breaker") -> None:
+        self.redis = connection
+        self.threshold = max(1, threshold)
+        self.cooldown = max(1, cooldown)
+        self.prefix = prefix
+
+    def _keys(self, provider_id: int) -> tuple[str, str]:
+        return f"{self.prefix}:{provider_id}:failures", f"{self.prefix}:{provider_id}:open"
+
+    def open_ids(self, provider_ids: Iterable[int]) -> set[int]:
+        """The providers among these whose circuit is open now (one round trip)."""
+        ids = sorted(set(provider_ids))
+        if not ids:
+            return set()
+        pipe = self.redis.pipeline(transaction=False)
+        for provider_id in ids:
+            pipe.exists(self._keys(provider_id)[1])
+        return {provider_id for provider_id, is_open in zip(ids, pipe.execute(), strict=True) if is_open}
+
+    def is_open(self, provider_id: int) -> bool:
+        return provider_id in self.open_ids([provider_id])
+
+    def failures(self, provider_id: int) -> int:
+        return int(self.redis.get(self._keys(provider_id)[0]) or 0)
+
+    def record_failure(self, provider_id: int) -> bool:
+        """Count one failure; True if it opened the circuit."""
+        failures_key, open_key = self._keys(provider_id)
+        pipe = self.redis.pipeline()
+        pipe.incr(failures_key)
+        # Failures long apart are not "in a row": the count fades after a quiet cool-down.
+        pipe.expire(failures_key, self.cooldown)
+        count = int(pipe.execute()[0])
+        if count < self.threshold:
+            return False
+        pipe = self.redis.pipeline()
+        pipe.set(open_key, count, ex=self.cooldown)
+        # Half-open after the cool-down: one more failure re-opens at once.
+        pipe.set(failures_key, self.threshold - 1, ex=self.cooldown * 3)
+        pipe.execute()
+        return True
+
+    def record_success(self, provider_id: int) -> None:
+        self.redis.delete(*self._keys(provider_id))
+
+    def record(self, provider_id: int, exc: BaseException | None) -> bool:
+        """Count the outcome of one call; True if a failure opened the circuit.
+
+        Any answer from the upstream (no numbers, a bad service) shows it is up: a success."""
+        if exc is not None and is_health_failure(exc):
+            return self.record_failure(provider_id)
+        self.record_success(provider_id)
+        return False

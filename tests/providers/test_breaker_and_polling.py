@@ -1,0 +1,151 @@
+"""The circuit breaker, and batched polling: one upstream call per provider per cycle."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import pytest
+
+from smsbulk.extensions import db, get_redis
+from smsbulk.models import Activation, LedgerEntry, Sms
+from smsbulk.models.base import utcnow
+from smsbulk.providers.base import NoNumbersError, PermanentProviderError, RetryableProviderError
+from smsbulk.providers.breaker import Breaker
+from smsbulk.services import lifecycle
+from smsbulk.services.activations import new_public_id
+from tests.stubs import StubServer
+
+from .fakes import TURKEY, FakeUpstream, connect_provider
+
+
+@pytest.fixture
+def breaker(app):
+    return Breaker(get_redis(), threshold=3, cooldown=30, prefix="test-breaker")
+
+
+def test_the_circuit_opens_after_threshold_failures_in_a_row(breaker):
+    for _ in range(2):
+        assert breaker.record(7, RetryableProviderError("down")) is False
+    assert not breaker.is_open(7)
+    assert breaker.record(7, RetryableProviderError("down")) is True
+    assert breaker.is_open(7) and breaker.open_ids([7, 8]) == {7}
+
+
+def test_any_answer_from_the_upstream_resets_the_count(breaker):
+    breaker.record(7, RetryableProviderError("down"))
+    breaker.record(7, RetryableProviderError("down"))
+    breaker.record(7, NoNumbersError("none"))  # it answered: it is up
+    breaker.record(7, PermanentProviderError("bad service"))
+    assert breaker.failures(7) == 0
+    breaker.record(7, RetryableProviderError("down"))
+    assert not breaker.is_open(7)
+
+
+def test_after_the_cool_down_one_trial_decides(breaker):
+    for _ in range(3):
+        breaker.record(7, RetryableProviderError("down"))
+    get_redis().delete("test-breaker:7:open")  # the cool-down has passed
+    assert not breaker.is_open(7)
+    assert breaker.record(7, RetryableProviderError("still down")) is True  # re-opens at once
+    get_redis().delete("test-breaker:7:open")
+    breaker.record(7, None)  # the trial succeeds: closed, count reset
+    assert not breaker.is_open(7) and breaker.failures(7) == 0
+
+
+def test_the_open_state_expires_by_itself(app):
+    breaker = Breaker(get_redis(), threshold=1, cooldown=1, prefix="test-breaker")
+    breaker.record(9, RetryableProviderError("down"))
+    assert breaker.is_open(9)
+    time.sleep(1.1)
+    assert not breaker.is_open(9)
+
+
+def _insert_open(provider_id: int, user_id: int, refs: list[str], status: str = "WAITING", **extra) -> list[int]:
+    """Activations straight into the table (the purchase path is not under test here)."""
+    now = utcnow()
+    rows = [
+        {
+            "public_id": new_public_id(),
+            "user": user_id,
+            "service": "wa",
+            "country": TURKEY,
+            "status": status,
+            "user_cost": "0.25",
+            "provider": provider_id,
+            "provider_ref": ref,
+            "provider_cost": "0.20",
+            "phone_number": f"90532{ref}",
+            "expires_at": now + datetime.timedelta(hours=1),
+            **extra,
+        }
+        for ref in refs
+    ]
+    with db.connection_context(), db.atomic():
+        for start in range(0, len(rows), 500):
+            Activation.insert_many(rows[start : start + 500]).execute()
+        return [a.id for a in Activation.select(Activation.id).where(Activation.provider_ref.in_(refs[:5]))]
+
+
+def test_a_poll_cycle_over_10000_open_activations_makes_one_call_per_provider(app, make_user):
+    fake = FakeUpstream()
+    refs = [str(8_000_000 + n) for n in range(10_000)]
+    for ref in refs:
+        fake.open(ref)
+    for ref in refs[:150]:
+        fake.deliver(ref, ref[-6:])
+    with StubServer(fake.handle) as upstream:
+        provider = connect_provider("big", upstream.url)
+        _insert_open(provider.id, make_user().user.id, refs)
+        before = len(upstream.seen)
+        with db.connection_context():
+            first = lifecycle.poll_once()
+            second = lifecycle.poll_once()
+        calls = upstream.seen[before:]
+    assert [s.query["action"] for s in calls] == ["getActiveActivations"] * 2  # one per cycle
+    assert first["messages"] == 150 and second["messages"] == 0
+    with db.connection_context():
+        assert Sms.select().count() == 150
+        assert Activation.select().where(Activation.status == "RECEIVED").count() == 150
+
+
+def test_a_late_code_on_a_refunded_activation_is_recorded_once_and_not_charged(app, make_user):
+    app.config["LATE_SMS_RECHECK_SECONDS"] = 60
+    fake = FakeUpstream()
+    fake.open("8100001")
+    fake.deliver("8100001", "555111")
+    with StubServer(fake.handle) as upstream:
+        provider = connect_provider("late", upstream.url)
+        account = make_user()
+        refunded_at = utcnow() - datetime.timedelta(seconds=90)
+        (activation_id,) = _insert_open(provider.id, account.user.id, ["8100001"], status="CANCELED")
+        with db.connection_context():
+            Activation.update(updated_at=refunded_at).where(Activation.id == activation_id).execute()
+            get_redis().delete(lifecycle.LATE_CUT_KEY)
+            before = len(upstream.seen)
+            first = lifecycle.poll_once()
+            between = len(upstream.seen)
+            second = lifecycle.poll_once()
+            row = Activation.get_by_id(activation_id)
+            charges = LedgerEntry.select().where(LedgerEntry.activation == activation_id).count()
+    assert first["messages"] == 1 and second["messages"] == 0
+    assert row.status == "CANCELED" and row.sms_code is None and charges == 0
+    assert (between - before, len(upstream.seen) - between) == (1, 0)  # asked once, on the first cycle only
+
+
+def test_a_provider_with_an_open_circuit_is_not_polled_until_it_closes(app, make_user):
+    app.config["PROVIDER_BREAKER_THRESHOLD"] = 1
+    fake = FakeUpstream()
+    fake.open("8200001")
+    with StubServer(fake.handle) as upstream:
+        provider = connect_provider("flaky", upstream.url)
+        _insert_open(provider.id, make_user().user.id, ["8200001"])
+        with db.connection_context():
+            from smsbulk.services import routing
+
+            routing.breaker().record(provider.id, RetryableProviderError("down"))
+            before = len(upstream.seen)
+            assert lifecycle.poll_once()["skipped"] == 1
+            assert len(upstream.seen) == before
+            routing.breaker().record(provider.id, None)
+            assert lifecycle.poll_once()["providers"] == 1
