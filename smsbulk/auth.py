@@ -25,7 +25,7 @@ PREFIX_LENGTH = 8
 
 _QUOTA_SCRIPT = """
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used >= tonumber(ARGV[1]) then return -used end
+if used >= tonumber(ARGV[1]) then return -used - 1 end  -- negative = refused (-1 - count)
 used = redis.call('INCR', KEYS[1])
 if used == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return used
@@ -136,9 +136,10 @@ def count_request(connection, caller: Caller) -> Usage:
     reset = next_reset(now)
     ttl = int((reset - now).total_seconds()) + 3600
     key = _quota_key(caller.key_id, now)
-    used = int(_quota(connection)(keys=[key], args=[caller.daily_quota, ttl], client=connection))
-    usage = Usage(caller.daily_quota, abs(used), reset)
-    if used < 0:
+    answer = int(_quota(connection)(keys=[key], args=[caller.daily_quota, ttl], client=connection))
+    refused = answer < 0
+    usage = Usage(caller.daily_quota, -answer - 1 if refused else answer, reset)
+    if refused:
         error = QuotaExceeded(retryAfter=usage.retry_after, limit=usage.limit, usage=usage.used)
         error.usage_info = usage  # the REST renderer still sends the rate-limit headers
         raise error

@@ -93,13 +93,16 @@ def wallet_credit(email: str, amount: str) -> None:
 @click.argument("email")
 @click.option("--name", default="default")
 @click.option("--quota", type=int, default=None, help="Daily request quota")
+@click.option("--numbers-status-v1", is_flag=True, help="Legacy getNumbersStatus in the older <service>_0 form")
 @_fail_on_domain_error
-def keys_create(email: str, name: str, quota: int | None) -> None:
+def keys_create(email: str, name: str, quota: int | None, numbers_status_v1: bool) -> None:
     """Create an API key; it is printed last, once."""
     from .services import accounts
 
     quota = quota if quota is not None else current_app.config["DEFAULT_DAILY_QUOTA"]
-    key, raw = accounts.create_key(accounts.user_by_email(email), name=name, quota=quota)
+    key, raw = accounts.create_key(
+        accounts.user_by_email(email), name=name, quota=quota, legacy_numbers_status_v1=numbers_status_v1
+    )
     click.echo(f"key {key.prefix}... ({key.name}, {key.daily_quota} requests/day)")
     click.echo(raw)
 

@@ -26,7 +26,7 @@ class Account:
 
 def make_user(balance: str | Decimal = "10.00", quota: int | None = None, **key_options) -> Account:
     with db.connection_context() if db.is_closed() else _noop():
-        user = accounts.create_user(f"user{next(_seq)}@example.com", "pw", Decimal(str(balance)))
+        user = accounts.create_user(f"user{next(_seq)}@example.com", "", Decimal(str(balance)))
         key, raw = accounts.create_key(user, quota=quota, **key_options)
     return Account(user, raw, key.id)
 

@@ -52,3 +52,11 @@ def test_the_demo_command_prints_the_key_on_a_line_with_api_key(runner, client):
     line = next(line for line in result.output.splitlines() if "API key" in line)
     key = line.split()[-1]
     assert client.get("/api/v1/wallet/balance", headers={"x-api-key": key}).json["balance"] == "10.00"
+
+
+def test_a_key_can_be_made_for_the_older_numbers_status_form(runner):
+    runner.invoke(args=["users", "create", "ops@example.com"])
+    made = runner.invoke(args=["keys", "create", "ops@example.com", "--numbers-status-v1"])
+    assert made.exit_code == 0
+    with db.connection_context():
+        assert ApiKey.get(ApiKey.prefix == last_line(made.output)[:8]).legacy_numbers_status_v1 is True

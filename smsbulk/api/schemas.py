@@ -99,8 +99,8 @@ class PriceQuerySchema(Schema):
 
 
 class PriceSchema(Schema):
-    service_code = fields.String(attribute="service_id", required=True)
-    country_id = fields.Integer(attribute="country_id", required=True)
+    service_code = fields.String(attribute="service", required=True)
+    country_id = fields.Integer(attribute="country", required=True)
     country_iso = fields.String(required=True)
     operator = fields.String(required=True)
     price = Amount(required=True, metadata={**AMOUNT, "description": "What a purchase costs now"})

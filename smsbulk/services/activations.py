@@ -147,7 +147,7 @@ def compiled(name: str, build) -> str:
 def get_for_owner(user_id: int, activation_id: str | int) -> Activation:
     """By opaque id or legacy number; another user's activation is simply not found."""
     text = str(activation_id).strip()
-    if text.isdigit() and len(text) <= 10:
+    if text.isascii() and text.isdigit() and len(text) <= 10:
         column, value = Activation.id, int(text)
     elif text.startswith("act_") and len(text) <= 32:
         column, value = Activation.public_id, text

@@ -48,7 +48,7 @@ def resolve_country(value: object) -> Country:
     text = str(value).strip() if value is not None else ""
     if not text or len(text) > 80:
         raise UnknownCountry(country=text[:80])
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         country = Country.get_or_none(Country.id == int(text)) if len(text) < 6 else None
     elif len(text) == 2:
         iso = text.upper()
@@ -107,7 +107,7 @@ def prices_for(service_code: str | None, country: object | None):
     return best_prices(
         resolve_service(service_code) if service_code else None,
         resolve_country(country) if country is not None else None,
-    )
+    ).dicts()  # rows as dicts: the joined country must not replace the plain id
 
 
 _iso_by_id: dict[int, str] = {}  # cleared by routing.reset_caches() in tests

@@ -182,3 +182,16 @@ def test_catalog_lists_countries_services_and_prices(client, make_user):
     prices = client.get("/api/v1/catalog/prices?serviceCode=wa&countryIso=TR", headers=account.headers).json
     assert len(prices) == 1 and prices[0]["stock"] > 0
     assert prices[0]["price"] == buy(client, account).json["userCost"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/activations/²", "/api/v1/catalog/prices?countryIso=²", "/api/v1/catalog/prices?countryIso=٣"]
+)
+def test_unicode_digits_are_not_found_not_a_crash(client, make_user, path):
+    answer = client.get(path, headers=make_user().headers)
+    assert answer.status_code == 404 and answer.json["error"]
+
+
+def test_prices_carry_the_country_id_and_iso_code(client, make_user):
+    prices = client.get("/api/v1/catalog/prices?serviceCode=wa&countryId=62", headers=make_user().headers).json
+    assert prices[0]["countryId"] == 62 and prices[0]["countryIso"] == "TR" and prices[0]["serviceCode"] == "wa"

@@ -94,3 +94,9 @@ def test_the_quota_is_exact_when_processes_race(app, make_user):
         worker.join(60)
         assert worker.exitcode == 0
     assert sum(results.get(timeout=5) for _ in workers) == 40
+
+
+def test_a_quota_of_zero_refuses_every_request(client, make_user):
+    account = make_user(quota=0)
+    answer = client.get("/api/v1/wallet/balance", headers=account.headers)
+    assert answer.status_code == 429 and answer.json["usage"] == 0 and answer.json["limit"] == 0
