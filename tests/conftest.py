@@ -64,13 +64,29 @@ def _create_and_seed() -> None:
         providers.sync_prices("simulator")
 
 
+# Tables a test may change; the catalog (country, service) is seeded once and kept.
+MUTABLE = ("user", "wallet", "api_key", "key_daily_usage", "provider", "price", "activation", "sms", "ledger_entry")
+_pg_ready = {"done": False}
+
+
 def _reset_postgres() -> None:
+    """Empty the mutable tables and restore the seeded providers and prices from a copy.
+
+    Seeding 2,460 prices per test made the PostgreSQL run four times slower than this.
+    """
     with db.connection_context():
-        if not db.table_exists("activation"):
-            db.create_tables(ALL_MODELS)
-        tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS)
+        if not _pg_ready["done"]:
+            db.execute_sql("DROP TABLE IF EXISTS provider_seed, price_seed")
+            db.drop_tables(ALL_MODELS, cascade=True)
+            _create_and_seed()
+            db.execute_sql("CREATE TABLE provider_seed AS SELECT * FROM provider")
+            db.execute_sql("CREATE TABLE price_seed AS SELECT * FROM price")
+            _pg_ready["done"] = True
+        tables = ", ".join(f'"{name}"' for name in MUTABLE)
         db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    _create_and_seed()
+        for table in ("provider", "price"):
+            db.execute_sql(f'INSERT INTO "{table}" SELECT * FROM {table}_seed')
+            db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM \"{table}\"))")
 
 
 @pytest.fixture

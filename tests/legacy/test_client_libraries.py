@@ -12,14 +12,13 @@ import threading
 from decimal import Decimal
 
 import pytest
+import smsactivate.api as smsactivate  # both are in requirements-dev.txt: never skipped
+import smsactivateru
 from werkzeug.serving import make_server
 
 from smsbulk.extensions import db
 from smsbulk.models import Activation
 from tests.factories import assert_ledger_exact, balance
-
-smsactivate = pytest.importorskip("smsactivate.api")
-smsactivateru = pytest.importorskip("smsactivateru")
 
 
 @pytest.fixture
