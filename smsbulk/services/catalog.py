@@ -99,7 +99,17 @@ def best_prices(service: Service | None = None, country: Country | None = None):
         query = query.where(Price.service == service)
     if country is not None:
         query = query.where(Price.country == country)
+    failing = _open_circuit_provider_ids()
+    if failing:  # shown prices match what a purchase would quote right now
+        query = query.where(Provider.id.not_in(failing))
     return query
+
+
+def _open_circuit_provider_ids() -> set[int]:
+    from .routing import breaker  # routing imports this module: resolve at call time
+
+    enabled = [p for (p,) in Provider.select(Provider.id).where(Provider.enabled).tuples()]
+    return breaker().open_ids(enabled)
 
 
 def prices_for(service_code: str | None, country: object | None):

@@ -149,3 +149,18 @@ def test_a_provider_with_an_open_circuit_is_not_polled_until_it_closes(app, make
             assert len(upstream.seen) == before
             routing.breaker().record(provider.id, None)
             assert lifecycle.poll_once()["providers"] == 1
+
+
+def test_the_catalogue_leaves_out_prices_of_a_provider_whose_circuit_is_open(client, make_user):
+    from smsbulk.extensions import db
+    from smsbulk.models import Provider
+    from smsbulk.services import routing
+
+    account = make_user()
+    url = "/api/v1/catalog/prices?serviceCode=wa&countryIso=TR"
+    assert len(client.get(url, headers=account.headers).json) == 1
+    with db.connection_context():
+        simulator = Provider.get(Provider.name == "simulator")
+        for _ in range(routing.breaker().threshold):
+            routing.breaker().record_failure(simulator.id)
+    assert client.get(url, headers=account.headers).json == []
