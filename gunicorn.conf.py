@@ -8,6 +8,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "8"))
 accesslog = os.environ.get("ACCESS_LOG", "-")
+# The path without its query string: legacy clients send their API key as ?api_key=..., and a key
+# must never reach a log.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 errorlog = "-"
 timeout = 30
 graceful_timeout = 10

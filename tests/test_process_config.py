@@ -38,3 +38,11 @@ def test_the_worker_serves_every_queue_and_periodic_jobs_are_known():
 def test_the_web_package_never_imports_the_job_code():
     for path in (ROOT / "smsbulk").rglob("*.py"):
         assert not re.search(r"^\s*(from|import) workers", path.read_text(), re.M), path
+
+
+def test_the_access_log_never_shows_query_strings_where_legacy_keys_travel():
+    import runpy
+
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert "%(U)s" in settings["access_log_format"]
+    assert "%(r)s" not in settings["access_log_format"] and "%(q)s" not in settings["access_log_format"]
