@@ -23,8 +23,10 @@ from .checks import check_ledger, legacy_missing, wait_for_purchases, web_rss_mb
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 POLLS = ("legacy getStatus", "GET /api/v1/activations/{id}")
-# A code arrives after a few polls; a cancel after two polls is past the early-cancel lock.
-SERVICE_ENV = {"SIMULATOR_SMS_DELAY_SECONDS": "10", "CANCEL_LOCK_SECONDS": "5"}
+SERVERS = ("web", "worker", "cron")
+# A code arrives after about seven polls, as a real SMS takes tens of seconds; a cancel after
+# two polls is past the early-cancel lock.
+SERVICE_ENV = {"SIMULATOR_SMS_DELAY_SECONDS": "20", "CANCEL_LOCK_SECONDS": "5"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -89,40 +91,46 @@ def summary(stats: dict[str, dict], rss: list[float]) -> tuple[list[str], bool]:
     return lines, ok
 
 
+def prepare(running: stack.Stack, args: argparse.Namespace, keys_file: str):
+    """Funded accounts, the service started, and the bot classes this service can serve."""
+    from smsbulk import create_app
+    from smsbulk.money import to_money
+
+    os.environ.update(running.env)  # setup_accounts and the checks use the stack's database
+    app = create_app()
+    with app.app_context():
+        pairs = setup_accounts.create_accounts(args.accounts, 5, to_money("200.00"), 10**6)
+    setup_accounts.write_keys(keys_file, pairs)
+    stack.start_service(running)
+    classes = ["LegacyBot", "RestBot", "CatalogueBrowser"]
+    if legacy_missing(running.url, pairs[0][1]):
+        print("/stubs/handler_api.php is missing: running without LegacyBot", flush=True)
+        classes.remove("LegacyBot")
+    return app, classes
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.makedirs(RESULTS, exist_ok=True)
     keys_file = os.path.join(RESULTS, "keys.txt")
     with stack.prepared(SERVICE_ENV, pool=args.db_pool) as running:
-        os.environ.update(running.env)  # setup_accounts and the checks use the stack's database
-        from smsbulk import create_app
-        from smsbulk.money import to_money
-
-        app = create_app()
-        with app.app_context():
-            pairs = setup_accounts.create_accounts(args.accounts, 5, to_money("200.00"), 10**6)
-        setup_accounts.write_keys(keys_file, pairs)
-        stack.start_service(running)
-        classes = ["LegacyBot", "RestBot", "CatalogueBrowser"]
-        if legacy_missing(running.url, pairs[0][1]):
-            print("/stubs/handler_api.php is missing: running without LegacyBot", flush=True)
-            classes.remove("LegacyBot")
+        app, classes = prepare(running, args, keys_file)
         load_before = os.getloadavg()[0]
+        cpu_before, started = {name: running.cpu_seconds((name,)) for name in SERVERS}, time.monotonic()
         run_locust(args, running.url, keys_file, classes)
+        elapsed = time.monotonic() - started
+        cores = {name: (running.cpu_seconds((name,)) - cpu_before[name]) / elapsed for name in SERVERS}
         rss = web_rss_mb(running)
-        time.sleep(1)
         with app.app_context():
             pending = wait_for_purchases()
             accounts, problems = check_ledger()
     lines, ok = summary(read_stats(os.path.join(RESULTS, "loadtest_stats.csv")), rss)
     lines.append(f"ledger: {'exact' if not problems else 'WRONG'} for {accounts} accounts; {pending} still PENDING")
     lines.extend(f"  {problem}" for problem in problems[:20])
+    lines.append("CPU during the run (cores): " + ", ".join(f"{name} {used:.2f}" for name, used in cores.items()))
     lines.append(f"load average before the run: {load_before:.2f}; report: loadtests/results/loadtest.html")
-    print(
-        "\n".join(
-            ["", f"SMSBulk load test: {args.users} bots, {args.seconds} s, polls every {args.poll_seconds:g} s"] + lines
-        )
-    )
+    title = f"SMSBulk load test: {args.users} bots, {args.seconds} s, polls every {args.poll_seconds:g} s"
+    print("\n".join(["", title, *lines]))
     return 0 if ok and not problems else 1
 
 

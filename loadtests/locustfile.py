@@ -5,9 +5,10 @@
 
 A bot buys a number, polls its status every SMSBULK_POLL_SECONDS until the code arrives and
 finishes the activation; a share of them (SMSBULK_CANCEL_RATE) cancels instead, the way a
-script drops a number the target site refused. Bots take their keys round-robin from
-SMSBULK_KEYS_FILE. Only answers a healthy service gives count as successes: NO_BALANCE,
-NO_NUMBERS, a 5xx or a malformed token are failures.
+script drops a number the target site refused. Then it spends 5-15 s using the code before
+its next purchase; bots start within SMSBULK_START_JITTER seconds of each other. Bots take
+their keys round-robin from SMSBULK_KEYS_FILE. Only answers a healthy service gives count as
+successes: NO_BALANCE, NO_NUMBERS, a 5xx or a malformed token are failures.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ CODE_TIMEOUT = float(os.environ.get("SMSBULK_CODE_TIMEOUT", "120"))
 CANCEL_RATE = float(os.environ.get("SMSBULK_CANCEL_RATE", "0.1"))
 # The cancel comes after this many polls, past the service's early-cancel lock in a load run.
 CANCEL_AFTER_POLLS = int(os.environ.get("SMSBULK_CANCEL_AFTER_POLLS", "2"))
+# Between two activations a bot uses its code on the target site.
+THINK_SECONDS = (5.0, 15.0)
+START_JITTER = float(os.environ.get("SMSBULK_START_JITTER", "15"))
 
 LEGACY = "/stubs/handler_api.php"
 SERVICES = ("wa", "tg", "go", "ig", "fb", "vk", "tw", "ds")
@@ -47,14 +51,20 @@ def next_key() -> str:
     return next(_keys)
 
 
+def stagger() -> None:
+    """Bots start out of step, as real ones do, instead of all buying in the first second."""
+    time.sleep(random.uniform(0, START_JITTER))
+
+
 class LegacyBot(FastHttpUser):
     """An SMS-Activate script pointed at SMSBulk: plain-text tokens over /stubs/handler_api.php."""
 
     weight = 5
-    wait_time = between(2, 6)
+    wait_time = between(*THINK_SECONDS)
 
     def on_start(self) -> None:
         self.key = next_key()
+        stagger()
 
     def call(self, action: str, expect: tuple[str, ...], **params: str) -> str | None:
         """One protocol call; the answer must start with one of `expect`, else it is a failure."""
@@ -120,10 +130,11 @@ class RestBot(FastHttpUser):
     """The same customer written against /api/v1, keyed by the x-api-key header."""
 
     weight = 4
-    wait_time = between(2, 6)
+    wait_time = between(*THINK_SECONDS)
 
     def on_start(self) -> None:
         self.headers = {"x-api-key": next_key()}
+        stagger()
 
     def request(self, method: str, path: str, name: str, expect: tuple[int, ...], **kwargs) -> dict | None:
         with self.client.request(
@@ -183,13 +194,14 @@ class RestBot(FastHttpUser):
 
 
 class CatalogueBrowser(FastHttpUser):
-    """Someone choosing where to buy: countries, services, and prices for a service or a pair."""
+    """Someone choosing where to buy: the countries, then prices for a service or for a pair."""
 
     weight = 1
-    wait_time = between(2, 8)
+    wait_time = between(*THINK_SECONDS)
 
     def on_start(self) -> None:
         self.headers = {"x-api-key": next_key()}
+        stagger()
 
     def get(self, path: str, name: str) -> None:
         with self.client.get(path, name=name, headers=self.headers, catch_response=True) as answer:
@@ -202,11 +214,7 @@ class CatalogueBrowser(FastHttpUser):
     def countries(self) -> None:
         self.get("/api/v1/catalog/countries", "GET /api/v1/catalog/countries")
 
-    @task(1)
-    def services(self) -> None:
-        self.get("/api/v1/catalog/services", "GET /api/v1/catalog/services")
-
-    @task(3)
+    @task(2)
     def prices_for_service(self) -> None:
         self.get(f"/api/v1/catalog/prices?serviceCode={random.choice(SERVICES)}", "GET /api/v1/catalog/prices?service")
 

@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from ..models import Sms
 from ..models import activations as st
-from ..services.activations import compiled
+from ..services.activations import compiled_select
 from ..services.catalog import iso_of
 from .base import AMOUNT, Amount, Schema, UtcDateTime
 
@@ -53,8 +53,10 @@ class ActivationSchema(Schema):
 
     def messages_of(self, activation):
         # A status poll reads this: the SELECT is compiled once and the list schema built once.
-        sql = compiled("messages-of", lambda: Sms.select().where(Sms.activation == 0).order_by(Sms.id))
-        return _SMS_LIST.dump(Sms.raw(sql, activation.id))
+        messages = compiled_select(
+            Sms, "messages-of", lambda: Sms.select().where(Sms.activation == 0).order_by(Sms.id), activation.id
+        )
+        return _SMS_LIST.dump(messages)
 
 
 class ActivationCreateSchema(Schema):
