@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from smsbulk.extensions import db
-from smsbulk.models import User
+from smsbulk.models import LedgerEntry, User
 from smsbulk.services import accounts, wallets
 
 _seq = itertools.count(1)
@@ -48,3 +48,13 @@ def assert_ledger_exact(account: Account) -> None:
     with db.connection_context() if db.is_closed() else _noop():
         assert wallets.balance_of(account.user) == wallets.ledger_sum(account.user)
         assert wallets.balance_of(account.user) >= 0
+
+
+def refunds(activation_id: int) -> int:
+    """How many refund entries the ledger holds for one activation (never more than one)."""
+    with db.connection_context():
+        return (
+            LedgerEntry.select()
+            .where((LedgerEntry.activation == activation_id) & (LedgerEntry.kind == "refund"))
+            .count()
+        )

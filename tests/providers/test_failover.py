@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from smsbulk.extensions import db, get_redis
-from smsbulk.models import Activation, LedgerEntry, Provider
+from smsbulk.models import Activation, Provider
 from smsbulk.services import lifecycle, routing
-from tests.factories import assert_ledger_exact, balance
+from tests.factories import assert_ledger_exact, balance, refunds
 from tests.stubs import Reply, StubServer, closed_port_url
 
 from .fakes import KEY, FakeUpstream, connect_provider, dead_provider, simulator_off
@@ -43,15 +43,6 @@ def buy(client, account) -> dict:
 def row(activation_id: int) -> Activation:
     with db.connection_context():
         return Activation.select(Activation, Provider).join(Provider).where(Activation.id == activation_id).get()
-
-
-def refunds(activation_id: int) -> int:
-    with db.connection_context():
-        return (
-            LedgerEntry.select()
-            .where((LedgerEntry.activation == activation_id) & (LedgerEntry.kind == "refund"))
-            .count()
-        )
 
 
 def test_a_cheaper_dead_provider_ahead_costs_a_failed_call_then_its_circuit_opens(app, client, make_user, upstream):

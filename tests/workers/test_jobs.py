@@ -7,10 +7,10 @@ from rq import SimpleWorker
 
 from smsbulk.auth import Caller
 from smsbulk.extensions import db, get_redis
-from smsbulk.models import Activation, LedgerEntry
+from smsbulk.models import Activation
 from smsbulk.queues import QueueNames, enqueue_purchase, get_queue
 from smsbulk.services import activations, catalog, lifecycle, routing
-from tests.factories import assert_ledger_exact, balance
+from tests.factories import assert_ledger_exact, balance, refunds
 from workers import tasks
 
 
@@ -22,15 +22,6 @@ def pending_activation(app, account) -> int:
         activation = activations.purchase(Caller(account.key_id, account.user.id, 100), order)
     app.config["RQ_ASYNC"] = False
     return activation.id
-
-
-def refunds(activation_id: int) -> int:
-    with db.connection_context():
-        return (
-            LedgerEntry.select()
-            .where((LedgerEntry.activation == activation_id) & (LedgerEntry.kind == "refund"))
-            .count()
-        )
 
 
 def status(activation_id: int) -> str:
