@@ -1,7 +1,8 @@
 """API keys and the per-key daily request quota, shared by the REST and legacy styles.
 
 Key lookups are cached in-process for KEY_CACHE_SECONDS so a status poll does not hit
-the database; a revoked key therefore stops working within that many seconds. The quota
+the database; a revoked key therefore stops working within that many seconds, and a change to
+its quota or guardrails takes effect within as long. The quota
 counter lives in Redis and is checked-and-incremented by one Lua script (one round trip, run by
 EVALSHA), so it stays exact however many Gunicorn workers race on it.
 """
@@ -15,6 +16,7 @@ import string
 import threading
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .errors import BadKey, QuotaExceeded
 from .models import ApiKey
@@ -46,10 +48,14 @@ def _quota(connection):
 
 @dataclass(frozen=True)
 class Caller:
+    """An authenticated key, with what each request needs of it (cached like the key itself)."""
+
     key_id: int
     user_id: int
     daily_quota: int
     legacy_numbers_status_v1: bool = False
+    max_purchases_per_day: int | None = None  # the key's guardrails (services/guardrails.py)
+    max_spend_per_day: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,14 @@ def _load_caller(key_hash: str) -> Caller | None:
     row = ApiKey.get_or_none((ApiKey.key_hash == key_hash) & ApiKey.revoked_at.is_null())
     if row is None:
         return None
-    return Caller(row.id, row.user_id, row.daily_quota, row.legacy_numbers_status_v1)
+    return Caller(
+        row.id,
+        row.user_id,
+        row.daily_quota,
+        row.legacy_numbers_status_v1,
+        row.max_purchases_per_day,
+        row.max_spend_per_day,
+    )
 
 
 def authenticate(raw_key: str | None, cache_seconds: float) -> Caller:

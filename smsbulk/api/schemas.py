@@ -5,9 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..db import compiled_select
 from ..models import Sms
 from ..models import activations as st
-from ..services.activations import compiled_select
 from ..services.catalog import iso_of
 from .base import AMOUNT, Amount, Schema, UtcDateTime
 
@@ -54,7 +54,7 @@ class ActivationSchema(Schema):
     def messages_of(self, activation):
         # A status poll reads this: the SELECT is compiled once and the list schema built once.
         messages = compiled_select(
-            Sms, "messages-of", lambda: Sms.select().where(Sms.activation == 0).order_by(Sms.id), activation.id
+            "messages-of", lambda: Sms.select().where(Sms.activation == 0).order_by(Sms.id), activation.id
         )
         return _SMS_LIST.dump(messages)
 

@@ -39,10 +39,8 @@ class Breaker:
         ids = sorted(set(provider_ids))
         if not ids:
             return set()
-        pipe = self.redis.pipeline(transaction=False)
-        for provider_id in ids:
-            pipe.exists(self._keys(provider_id)[1])
-        return {provider_id for provider_id, is_open in zip(ids, pipe.execute(), strict=True) if is_open}
+        flags = self.redis.mget([self._keys(provider_id)[1] for provider_id in ids])
+        return {provider_id for provider_id, flag in zip(ids, flags, strict=True) if flag is not None}
 
     def is_open(self, provider_id: int) -> bool:
         return provider_id in self.open_ids([provider_id])

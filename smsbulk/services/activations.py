@@ -16,9 +16,10 @@ from decimal import Decimal
 
 import peewee
 from flask import current_app
+from rq.job import Job
 
 from ..auth import Caller
-from ..db import write_transaction
+from ..db import compiled_select, write_transaction
 from ..errors import ActivationNotFound, BadStatus, EarlyCancelDenied, NoNumbers, OrderAlreadyExists, PriceTooHigh
 from ..extensions import db
 from ..models import Activation, Country, Service, Sms
@@ -68,15 +69,20 @@ def quote(order: Order) -> Decimal:
 
 def purchase(caller: Caller, order: Order) -> Activation:
     """Debit the wallet and record a PENDING activation, then enqueue the purchase job."""
+    return _place(caller, order)[0]
+
+
+def _place(caller: Caller, order: Order) -> tuple[Activation, Job | None]:
+    """purchase(), with the job it enqueued (None for a repeated idempotency key)."""
     if order.idempotency_key:
         earlier = _by_idempotency_key(caller.user_id, order.idempotency_key)
         if earlier is not None:
-            return earlier
+            return earlier, None
     price = quote(order)
     now = utcnow()
     try:
         with write_transaction():
-            guardrails.count_purchase(caller.key_id, price)
+            guardrails.count_purchase(caller, price)
             activation = Activation.create(
                 public_id=new_public_id(),
                 user=caller.user_id,
@@ -94,9 +100,8 @@ def purchase(caller: Caller, order: Order) -> Activation:
         earlier = order.idempotency_key and _by_idempotency_key(caller.user_id, order.idempotency_key)
         if not earlier:
             raise
-        return earlier
-    enqueue_purchase(activation.id)  # after commit: the job must see the row
-    return activation
+        return earlier, None
+    return activation, enqueue_purchase(activation.id)  # after commit: the job must see the row
 
 
 def _by_idempotency_key(user_id: int, key: str) -> Activation | None:
@@ -105,55 +110,34 @@ def _by_idempotency_key(user_id: int, key: str) -> Activation | None:
 
 def buy(caller: Caller, order: Order) -> Activation:
     """Purchase and wait briefly for the number, so most answers carry it."""
-    activation = purchase(caller, order)
+    activation, job = _place(caller, order)
     if activation.status == st.PENDING:
-        _wait_for_job(activation.id)
-        activation = Activation.get_by_id(activation.id)  # the row, not the job, is the truth
+        _wait_for_job(activation.id, job)
+        activation = by_id(activation.id)  # the row, not the job, is the truth
     return activation
 
 
-def _wait_for_job(activation_id: int) -> None:
-    from rq.job import Job
-
+def _wait_for_job(activation_id: int, job: Job | None) -> None:
     from ..extensions import get_redis
     from ..queues import SERIALIZER
 
     wait = _setting("PURCHASE_WAIT_SECONDS")
     if wait <= 0:
         return
-    try:
-        job = Job.fetch(f"purchase-{activation_id}", connection=get_redis(), serializer=SERIALIZER)
-    except Exception:  # noqa: BLE001 - no job (already expired or run inline): nothing to wait for
-        return
+    if job is None:  # a repeated order: wait on the job its first request enqueued, if still there
+        try:
+            job = Job.fetch(f"purchase-{activation_id}", connection=get_redis(), serializer=SERIALIZER)
+        except Exception:  # noqa: BLE001 - no job (already expired or run inline): nothing to wait for
+            return
     job.latest_result(timeout=max(1, int(round(wait))))
 
 
-_compiled: dict[tuple[type, str], tuple[str, list]] = {}
-
-
-def compiled_select(model: type[peewee.Model], name: str, build, *params) -> list:
-    """The rows of a hot read as `model` instances; its SQL is built once per database backend.
-
-    Peewee takes longer to build a 20-column SELECT, and to work out which column is which
-    field, than SQLite or PostgreSQL takes to run it, and a status poll is one such SELECT. The
-    text and the column-to-field map are kept; each row becomes an instance the way Peewee's
-    own cursor wrapper makes one (every column through its field's python_value, nothing dirty).
-    """
-    key = (type(db.obj), name)
-    cached = _compiled.get(key)
-    sql = cached[0] if cached is not None else build().sql()[0]
-    cursor = db.execute_sql(sql, params)
-    if cached is None:
-        fields = model._meta.combined
-        cached = _compiled[key] = (sql, [(fields[c[0]].name, fields[c[0]].python_value) for c in cursor.description])
-    rows = []
-    for row in cursor.fetchall():
-        instance = model(
-            __no_default__=1, **{field: convert(value) for (field, convert), value in zip(cached[1], row, strict=True)}
-        )
-        instance._dirty.clear()
-        rows.append(instance)
-    return rows
+def by_id(activation_id: int) -> Activation:
+    """One activation by its number, through the compiled SELECT (a purchase reads it twice)."""
+    found = compiled_select("activation-by-id", lambda: Activation.select().where(Activation.id == 0), activation_id)
+    if not found:
+        raise Activation.DoesNotExist(f"activation {activation_id}")
+    return found[0]
 
 
 def get_for_owner(user_id: int, activation_id: str | int) -> Activation:
@@ -167,8 +151,7 @@ def get_for_owner(user_id: int, activation_id: str | int) -> Activation:
         raise ActivationNotFound(id=text[:40])
     # Both columns are unique: at most one row, so no LIMIT. Parameters: owner, then the id.
     found = compiled_select(
-        Activation,
-        f"owner-by-{column.name}",
+        f"activation-of-owner-by-{column.name}",
         lambda: Activation.select().where((Activation.user == 0) & (column == 0)),
         user_id,
         value,

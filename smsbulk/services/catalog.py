@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
+import time
 from decimal import Decimal
 from importlib import resources
 
@@ -43,19 +45,71 @@ def seed_catalog() -> None:
         Service.insert_many(services[batch : batch + 100]).on_conflict_ignore().execute()
 
 
+class Reference:
+    """The country and service tables, held in memory: they are seeded from the reference CSVs at
+    migration and never change at run time, yet every purchase resolves one of each.
+
+    A name not found reloads the tables, at most once per RELOAD_SECONDS, so a table seeded after
+    the first read is picked up and a flood of unknown names costs no more than that."""
+
+    RELOAD_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self.loaded_at = None
+            self.countries: dict[int, Country] = {}
+            self.by_iso: dict[str, Country] = {}
+            self.by_slug: dict[str, Country] = {}
+            self.services: dict[str, Service] = {}
+
+    def _load(self) -> None:
+        countries = list(Country.select().order_by(Country.id))
+        services = list(Service.select())
+        by_iso: dict[str, Country] = {}
+        for country in countries:  # lowest id first, unless the ISO code names a preferred id
+            by_iso.setdefault(country.iso2.upper(), country)
+        by_id = {country.id: country for country in countries}
+        by_iso.update({iso: by_id[i] for iso, i in PREFERRED_ID_FOR_ISO.items() if i in by_id})
+        with self._lock:
+            self.loaded_at = time.monotonic()
+            self.countries = by_id
+            self.by_iso = by_iso
+            self.by_slug = {country.slug: country for country in countries}
+            self.services = {service.code: service for service in services}
+
+    def table(self, name: str) -> dict:
+        """One of the tables above, by its attribute name, loaded on first use."""
+        if self.loaded_at is None:
+            self._load()
+        return getattr(self, name)
+
+    def find(self, table: str, key):
+        """The row under `key` in one of the tables above, or None."""
+        found = self.table(table).get(key)
+        if found is None and time.monotonic() - self.loaded_at > self.RELOAD_SECONDS:
+            self._load()
+            found = getattr(self, table).get(key)
+        return found
+
+
+reference = Reference()  # cleared by routing.reset_caches() in tests
+
+
 def resolve_country(value: object) -> Country:
     """A country from its numeric id, ISO alpha-2 code, slug or name."""
     text = str(value).strip() if value is not None else ""
     if not text or len(text) > 80:
         raise UnknownCountry(country=text[:80])
     if text.isascii() and text.isdigit():
-        country = Country.get_or_none(Country.id == int(text)) if len(text) < 6 else None
+        country = reference.find("countries", int(text)) if len(text) < 6 else None
     elif len(text) == 2:
-        iso = text.upper()
-        country = Country.get_or_none(Country.id == PREFERRED_ID_FOR_ISO[iso]) if iso in PREFERRED_ID_FOR_ISO else None
-        country = country or Country.select().where(Country.iso2 == iso).order_by(Country.id).first()
+        country = reference.find("by_iso", text.upper())
     else:
-        country = Country.get_or_none(Country.slug == slugify(text))
+        country = reference.find("by_slug", slugify(text))
     if country is None:
         raise UnknownCountry(country=text)
     return country
@@ -63,7 +117,7 @@ def resolve_country(value: object) -> Country:
 
 def resolve_service(value: object) -> Service:
     code = str(value).strip().lower() if value is not None else ""
-    service = Service.get_or_none(Service.code == code) if 0 < len(code) <= 16 else None
+    service = reference.find("services", code) if 0 < len(code) <= 16 else None
     if service is None:
         raise UnknownService(service=code[:16])
     return service
@@ -120,14 +174,10 @@ def prices_for(service_code: str | None, country: object | None):
     ).dicts()  # rows as dicts: the joined country must not replace the plain id
 
 
-_iso_by_id: dict[int, str] = {}  # cleared by routing.reset_caches() in tests
-
-
 def iso_of(country_id: int) -> str:
-    """A country's ISO code without a query per row: the table never changes at run time."""
-    if country_id not in _iso_by_id:
-        _iso_by_id.update({c.id: c.iso2 for c in Country.select(Country.id, Country.iso2)})
-    return _iso_by_id.get(country_id, "")
+    """A country's ISO code without a query per row."""
+    country = reference.find("countries", country_id)
+    return country.iso2 if country is not None else ""
 
 
 def cost_units(cost: Decimal) -> Decimal:

@@ -20,7 +20,7 @@ from ..models import activations as st
 from ..models.base import utcnow
 from ..providers.base import AmbiguousPurchaseError, ProviderError, Purchase
 from . import catalog, routing
-from .activations import _move, close_with_refund
+from .activations import _move, by_id, close_with_refund
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def claim(activation_id: int) -> Activation | None:
         .where((Activation.id == activation_id) & (Activation.status == st.PENDING) & Activation.claimed_at.is_null())
         .execute()
     )
-    return Activation.get_by_id(activation_id) if rows == 1 else None
+    return by_id(activation_id) if rows == 1 else None
 
 
 def fulfil(activation_id: int) -> str:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from ..auth import Caller
 from ..errors import GuardrailExceeded
-from ..models import ApiKey, KeyDailyUsage
+from ..models import KeyDailyUsage
 
 
-def count_purchase(key_id: int | None, price: Decimal) -> None:
-    """Inside the purchase transaction: count it, or refuse it if a guardrail would be crossed."""
-    if key_id is None:
-        return
-    key = ApiKey.get_by_id(key_id)
+def count_purchase(key: Caller, price: Decimal) -> None:
+    """Inside the purchase transaction: count it, or refuse it if a guardrail would be crossed.
+
+    The limits come with the authenticated key (cached for KEY_CACHE_SECONDS); the counts are
+    rows here, updated by compare-and-set, so racing purchases cannot overshoot them."""
     if key.max_purchases_per_day is None and key.max_spend_per_day is None:
         return
+    key_id = key.key_id
     day = datetime.datetime.now(datetime.UTC).date()
     KeyDailyUsage.insert(key=key_id, day=day).on_conflict_ignore().execute()
     condition = (KeyDailyUsage.key == key_id) & (KeyDailyUsage.day == day)

@@ -12,9 +12,11 @@ import threading
 from decimal import Decimal
 
 from flask import current_app
+from peewee import SQL
 
+from ..db import compiled_select
 from ..extensions import get_redis
-from ..models import Country, Price, Provider
+from ..models import Price, Provider
 from ..providers import build_adapter
 from ..providers.base import ProviderAdapter
 from ..providers.breaker import Breaker
@@ -26,15 +28,11 @@ log = logging.getLogger(__name__)
 # is part of the key so two apps in one process (tests of one SMSBulk buying from another)
 # never share an adapter.
 _adapters: dict[tuple[str, int], tuple[tuple, ProviderAdapter]] = {}
-_countries: dict[int, str] = {}
 _lock = threading.Lock()
 
 
 def _country_codes() -> dict[int, str]:
-    if not _countries:
-        with _lock:
-            _countries.update({c.id: c.iso2 for c in Country.select(Country.id, Country.iso2)})
-    return _countries
+    return {country_id: country.iso2 for country_id, country in catalog.reference.table("countries").items()}
 
 
 def adapter_for(provider: Provider) -> ProviderAdapter:
@@ -65,25 +63,38 @@ def report(provider: Provider, exc: BaseException | None) -> None:
 def candidates(service: str, country_id: int, operator: str, max_cost: Decimal | None = None) -> list[Price]:
     """In-stock offers of enabled providers with a closed circuit, by priority, then price.
 
-    With max_cost, only offers that cost us at most that much: failover never sells at a loss."""
-    query = (
-        Price.select(Price, Provider)
-        .join(Provider)
-        .where(Provider.enabled & (Price.service == service) & (Price.country == country_id) & (Price.stock > 0))
-        .order_by(Provider.priority, Price.user_price, Price.cost, Provider.id)
-    )
-    if operator and operator != "any":
-        query = query.where(Price.operator.in_([operator, "any"]))
+    With max_cost, only offers that cost us at most that much: failover never sells at a loss.
+    Each offer comes with its provider row. A purchase reads this twice (quote and job), so its
+    SQL is compiled once (db.compiled_select)."""
+    by_operator = bool(operator) and operator != "any"
+    params: list = [service, country_id]
+    if by_operator:
+        params += [operator, "any"]
     if max_cost is not None:
-        query = query.where(Price.cost <= max_cost)
-    offers = list(query)
+        params.append(Price.cost.db_value(max_cost))
+    name = f"offers{'-by-operator' if by_operator else ''}{'-max-cost' if max_cost is not None else ''}"
+    offers = compiled_select(name, lambda: _offers_query(by_operator, max_cost is not None), *params)
     unhealthy = breaker().open_ids(offer.provider_id for offer in offers)
     return [offer for offer in offers if offer.provider_id not in unhealthy]
 
 
+def _offers_query(by_operator: bool, capped: bool):
+    """The SELECT of candidates(), with placeholders where its parameters go, in their order."""
+    query = (
+        Price.select(Price, Provider)
+        .join(Provider)
+        .where(Provider.enabled & (Price.service == "") & (Price.country == 0) & (Price.stock > SQL("0")))
+        .order_by(Provider.priority, Price.user_price, Price.cost, Provider.id)
+    )
+    if by_operator:
+        query = query.where(Price.operator.in_(["", ""]))
+    if capped:
+        query = query.where(Price.cost <= 0)
+    return query
+
+
 def reset_caches() -> None:
-    """Forget adapters and the country table (tests use a fresh database each time)."""
+    """Forget adapters and the reference tables (tests use a fresh database each time)."""
     with _lock:
         _adapters.clear()
-        _countries.clear()
-        catalog._iso_by_id.clear()
+    catalog.reference.clear()

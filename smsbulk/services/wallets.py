@@ -16,10 +16,17 @@ def wallet_of(user: User) -> Wallet:
     return Wallet.get(Wallet.user == user)
 
 
-def _append(wallet_id: int, kind: str, amount: Decimal, activation: Activation | None, memo: str) -> LedgerEntry:
-    balance = Wallet.select(Wallet.balance).where(Wallet.id == wallet_id).scalar()
+def _change(condition, amount: Decimal) -> Wallet | None:
+    """Add `amount` (negative: take) to the wallet matching `condition`, in one statement that
+    also answers the wallet's id and new balance (UPDATE ... RETURNING); None if none matched."""
+    query = Wallet.update(balance=Wallet.balance + amount).where(condition).returning(Wallet.id, Wallet.balance)
+    return next(iter(query.execute()), None)
+
+
+def _append(wallet: Wallet, kind: str, amount: Decimal, activation: Activation | None, memo: str) -> LedgerEntry:
+    """The ledger row of a change made by _change(), with the balance that change left."""
     return LedgerEntry.create(
-        wallet=wallet_id, kind=kind, amount=amount, balance_after=balance, activation=activation, memo=memo
+        wallet=wallet.id, kind=kind, amount=amount, balance_after=wallet.balance, activation=activation, memo=memo
     )
 
 
@@ -28,23 +35,19 @@ def deposit(user: User, amount: Decimal, memo: str = "deposit", kind: str = "dep
     amount = to_money(amount)
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
         raise BadRequest("amount must be positive, in whole cents")
-    wallet = wallet_of(user)
-    Wallet.update(balance=Wallet.balance + amount).where(Wallet.id == wallet.id).execute()
-    return _append(wallet.id, kind, amount, None, memo).balance_after
+    wallet = _change(Wallet.user == user, amount)
+    if wallet is None:
+        raise Wallet.DoesNotExist(f"no wallet for user {user}")
+    return _append(wallet, kind, amount, None, memo).balance_after
 
 
 def debit_for(activation: Activation, user_id: int) -> None:
     """Take the activation's price; must run inside the caller's transaction."""
     price = activation.user_cost
-    rows = (
-        Wallet.update(balance=Wallet.balance - price)
-        .where((Wallet.user == user_id) & (Wallet.balance >= price))
-        .execute()
-    )
-    if rows != 1:
+    wallet = _change((Wallet.user == user_id) & (Wallet.balance >= price), -price)
+    if wallet is None:
         raise NoBalance(balance=_balance_text(user_id), price=f"{price:f}")
-    wallet_id = Wallet.select(Wallet.id).where(Wallet.user == user_id).scalar()
-    _append(wallet_id, "purchase", -price, activation, f"activation {activation.id}")
+    _append(wallet, "purchase", -price, activation, f"activation {activation.id}")
 
 
 def refund_for(activation: Activation) -> bool:
@@ -55,11 +58,10 @@ def refund_for(activation: Activation) -> bool:
     """
     if LedgerEntry.select().where((LedgerEntry.activation == activation) & (LedgerEntry.kind == "refund")).exists():
         return False
-    wallet_id = Wallet.select(Wallet.id).where(Wallet.user == activation.user_id).scalar()
     try:
         with db.atomic():  # a savepoint: a lost race rolls back only this refund
-            Wallet.update(balance=Wallet.balance + activation.user_cost).where(Wallet.id == wallet_id).execute()
-            _append(wallet_id, "refund", activation.user_cost, activation, f"refund of activation {activation.id}")
+            wallet = _change(Wallet.user == activation.user_id, activation.user_cost)
+            _append(wallet, "refund", activation.user_cost, activation, f"refund of activation {activation.id}")
     except peewee.IntegrityError:
         return False
     return True
