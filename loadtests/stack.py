@@ -156,19 +156,6 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float = 30.0) -> Non
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def pooled(url: str) -> str:
-    """The same database through Peewee's connection pool (playhouse.db_url's "+pool" schemes).
-
-    SQLite connections then move between Gunicorn threads, hence check_same_thread=false; the
-    pool hands a connection to one thread at a time.
-    """
-    scheme, rest = url.split("://", 1)
-    if scheme.endswith("+pool"):
-        return url
-    extra = "check_same_thread=false" if scheme.startswith("sqlite") else "max_connections=32"
-    return f"{scheme}+pool://{rest}{'&' if '?' in rest else '?'}{extra}"
-
-
 def _base_env(workdir: str, port: int, overrides: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -213,13 +200,11 @@ def migrate(env: dict[str, str]) -> None:
 
 
 @contextmanager
-def prepared(overrides: dict[str, str] | None = None, pool: bool = False, keep: bool = False) -> Iterator[Stack]:
+def prepared(overrides: dict[str, str] | None = None, keep: bool = False) -> Iterator[Stack]:
     """A migrated database and a clean Redis, no processes yet; everything removed afterwards."""
     workdir = tempfile.mkdtemp(prefix="smsbulk-stack-")
     port = free_port()
     stack = Stack(workdir, _base_env(workdir, port, overrides or {}), port)
-    if pool:
-        stack.env["DATABASE_URL"] = pooled(stack.env["DATABASE_URL"])
     check_reset_allowed(os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL"))
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:

@@ -10,6 +10,7 @@ EVALSHA), so it stays exact however many Gunicorn workers race on it.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import secrets
 import string
@@ -18,32 +19,34 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+from redis.exceptions import NoScriptError
+
 from .errors import BadKey, QuotaExceeded
 from .models import ApiKey
 
 KEY_ALPHABET = string.ascii_letters + string.digits
 KEY_LENGTH = 32
 PREFIX_LENGTH = 8
+SECONDS_PER_DAY = 86400
 
+# KEYS[1] the key's counter of the day, ARGV[1] its quota, ARGV[2] when the counter may go.
 _QUOTA_SCRIPT = """
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
 if used >= tonumber(ARGV[1]) then return -used - 1 end  -- negative = refused (-1 - count)
 used = redis.call('INCR', KEYS[1])
-if used == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if used == 1 then redis.call('EXPIREAT', KEYS[1], ARGV[2]) end
 return used
 """
+_QUOTA_SHA = hashlib.sha1(_QUOTA_SCRIPT.encode()).hexdigest()
 
 
-# Registered once and run by its SHA1 (EVALSHA): each count sends the key and two numbers, not
-# the script. Redis answers NOSCRIPT after a restart and redis-py then loads it again.
-_quota_script = None
-
-
-def _quota(connection):
-    global _quota_script
-    if _quota_script is None:
-        _quota_script = connection.register_script(_QUOTA_SCRIPT)
-    return _quota_script
+def _run_quota_script(connection, key: str, quota: int, drop_at: int) -> int:
+    """One EVALSHA: the key and two numbers, not the script. Redis answers NOSCRIPT the first
+    time (or after a restart): the script is sent once with EVAL, which also caches it there."""
+    try:
+        return int(connection.evalsha(_QUOTA_SHA, 1, key, quota, drop_at))
+    except NoScriptError:
+        return int(connection.eval(_QUOTA_SCRIPT, 1, key, quota, drop_at))
 
 
 @dataclass(frozen=True)
@@ -134,22 +137,32 @@ def authenticate(raw_key: str | None, cache_seconds: float) -> Caller:
     return caller
 
 
-def next_reset(now: datetime.datetime | None = None) -> datetime.datetime:
-    now = now or datetime.datetime.now(datetime.UTC)
-    return datetime.datetime.combine(now.date() + datetime.timedelta(days=1), datetime.time(), datetime.UTC)
+@dataclass(frozen=True)
+class QuotaDay:
+    """A UTC day of the quota: its counters' key suffix, when it resets, when they may go."""
+
+    suffix: str
+    reset_at: datetime.datetime
+    drop_at: int  # an hour after the reset, as a Unix time (EXPIREAT)
 
 
-def _quota_key(key_id: int, now: datetime.datetime) -> str:
-    return f"quota:{key_id}:{now:%Y%m%d}"
+@functools.lru_cache(maxsize=4)
+def _quota_day(day_number: int) -> QuotaDay:
+    start = datetime.datetime.fromtimestamp(day_number * SECONDS_PER_DAY, datetime.UTC)
+    reset = start + datetime.timedelta(days=1)
+    return QuotaDay(f"{start:%Y%m%d}", reset, int(reset.timestamp()) + 3600)
+
+
+def quota_day() -> QuotaDay:
+    """Today (UTC); worked out once a day, not on every request."""
+    return _quota_day(int(time.time() // SECONDS_PER_DAY))
 
 
 def count_request(connection, caller: Caller) -> Usage:
     """Count one request against today's quota; raise QuotaExceeded when it is used up."""
-    now = datetime.datetime.now(datetime.UTC)
-    reset = next_reset(now)
-    ttl = int((reset - now).total_seconds()) + 3600
-    key = _quota_key(caller.key_id, now)
-    answer = int(_quota(connection)(keys=[key], args=[caller.daily_quota, ttl], client=connection))
+    day = quota_day()
+    reset = day.reset_at
+    answer = _run_quota_script(connection, f"quota:{caller.key_id}:{day.suffix}", caller.daily_quota, day.drop_at)
     refused = answer < 0
     usage = Usage(caller.daily_quota, -answer - 1 if refused else answer, reset)
     if refused:
@@ -160,6 +173,6 @@ def count_request(connection, caller: Caller) -> Usage:
 
 
 def usage_today(connection, caller: Caller) -> Usage:
-    now = datetime.datetime.now(datetime.UTC)
-    used = int(connection.get(_quota_key(caller.key_id, now)) or 0)
-    return Usage(caller.daily_quota, used, next_reset(now))
+    day = quota_day()
+    used = int(connection.get(f"quota:{caller.key_id}:{day.suffix}") or 0)
+    return Usage(caller.daily_quota, used, day.reset_at)

@@ -6,22 +6,39 @@ from collections.abc import Callable
 
 import peewee
 from flask import Flask
-from playhouse.db_url import connect
+from playhouse.db_url import parse, schemes
 
 from .extensions import db
 
+# Pool settings; a parameter in the URL's query string wins (e.g. ?max_connections=64).
+POOL_OPTIONS = {
+    # Connections move between Gunicorn threads (one thread at a time): not bound to their creator.
+    "sqlite": {"check_same_thread": False, "max_connections": 64, "stale_timeout": 300, "timeout": 10},
+    "postgresql": {"max_connections": 32, "stale_timeout": 300, "timeout": 10},
+}
+# WAL lets readers run beside the one writer; the busy timeout makes Gunicorn workers, RQ jobs
+# and cron wait for the write lock instead of failing.
+SQLITE_PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal", "busy_timeout": 10_000}
+
 
 def open_database(url: str):
-    if url.startswith("sqlite"):
-        # WAL lets readers run beside the one writer; the busy timeout makes Gunicorn
-        # workers, RQ jobs and cron wait for the write lock instead of failing.
-        return connect(
-            url,
-            autoconnect=False,
-            pragmas={"journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal"},
-            timeout=10,
-        )
-    return connect(url, autoconnect=False)
+    """The database of a URL, always behind Peewee's connection pool.
+
+    Opening a connection costs more than a status read - on SQLite the file, its PRAGMAs and a
+    WAL checkpoint when the last connection closes; on PostgreSQL a TCP connection and a backend -
+    so `sqlite://` and `postgresql://` URLs are served by their `+pool` classes: a request or job
+    takes an open connection from its process's pool and gives it back (`timeout` is how long it
+    waits when all are in use).
+    """
+    scheme = url.split("://", 1)[0].removesuffix("+pool")
+    database_class = schemes.get(f"{scheme}+pool")
+    if database_class is None:
+        raise ValueError(f"unsupported DATABASE_URL scheme {scheme!r}: use sqlite:// or postgresql://")
+    family = "sqlite" if scheme.startswith("sqlite") else "postgresql"
+    options = {**POOL_OPTIONS[family], **parse(url)}
+    if family == "sqlite":
+        options["pragmas"] = SQLITE_PRAGMAS
+    return database_class(autoconnect=False, **options)
 
 
 def init_db(app: Flask) -> None:

@@ -46,8 +46,15 @@ def seeded_sqlite(tmp_path_factory, redis_url):
     app = _make_app(f"sqlite:///{path}", redis_url)
     with app.app_context():
         _create_and_seed()
-    db.close()
+    close_all()  # the last connection to close checkpoints the WAL: the copies get every row
     return path
+
+
+def close_all() -> None:
+    """Close this thread's connection and every pooled one (the pool keeps them open)."""
+    if not db.is_closed():
+        db.close()
+    db.close_all()
 
 
 def _make_app(database_url: str, redis_url: str):
@@ -104,8 +111,7 @@ def app(tmp_path, redis_url, request):
     routing.reset_caches()
     with app.app_context():
         yield app
-    if not db.is_closed():
-        db.close()
+    close_all()
 
 
 @pytest.fixture

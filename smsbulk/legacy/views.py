@@ -65,7 +65,7 @@ def set_status(p: Params, caller: Caller) -> protocol.Answer:
 
 @action("getStatus")
 def get_status(p: Params, caller: Caller) -> protocol.Answer:
-    return protocol.status(activations.get_for_owner(caller.user_id, params.activation_id(p)))
+    return protocol.status(activations.status_for_owner(caller.user_id, params.activation_id(p)))
 
 
 @action("getStatusV2")

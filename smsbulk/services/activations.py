@@ -142,6 +142,15 @@ def by_id(activation_id: int) -> Activation:
 
 def get_for_owner(user_id: int, activation_id: str | int) -> Activation:
     """By opaque id or legacy number; another user's activation is simply not found."""
+    return _owned(user_id, activation_id, "activation", Activation.select)
+
+
+def status_for_owner(user_id: int, activation_id: str | int) -> Activation:
+    """get_for_owner() reading only the status and the code: all a status poll answers with."""
+    return _owned(user_id, activation_id, "status", lambda: Activation.select(Activation.status, Activation.sms_code))
+
+
+def _owned(user_id: int, activation_id: str | int, what: str, select) -> Activation:
     text = str(activation_id).strip()
     if text.isascii() and text.isdigit() and len(text) <= 10:
         column, value = Activation.id, int(text)
@@ -151,8 +160,8 @@ def get_for_owner(user_id: int, activation_id: str | int) -> Activation:
         raise ActivationNotFound(id=text[:40])
     # Both columns are unique: at most one row, so no LIMIT. Parameters: owner, then the id.
     found = compiled_select(
-        f"activation-of-owner-by-{column.name}",
-        lambda: Activation.select().where((Activation.user == 0) & (column == 0)),
+        f"{what}-of-owner-by-{column.name}",
+        lambda: select().where((Activation.user == 0) & (column == 0)),
         user_id,
         value,
     )

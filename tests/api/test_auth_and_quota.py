@@ -83,7 +83,8 @@ def test_the_quota_is_exact_when_processes_race(app, make_user):
     account = make_user(quota=40)
     from smsbulk.extensions import db
 
-    db.close()  # children must not share the parent's connection
+    db.close()
+    db.close_all()  # children must not share the parent's connections, pooled ones included
     config = dict(app.config)
     ctx = multiprocessing.get_context("fork")
     results = ctx.Queue()
