@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import peewee
 from flask import Flask
 from playhouse.db_url import parse, schemes
@@ -74,49 +72,3 @@ def locked(query, skip_locked: bool = False):
     if is_sqlite():
         return query
     return query.for_update(skip_locked=skip_locked) if skip_locked else query.for_update()
-
-
-# (backend class, name) -> (SQL text, the model, the selected columns): see compiled_select().
-_compiled: dict[tuple[type, str], tuple[str, type[peewee.Model], list[peewee.Field]]] = {}
-
-
-def compiled_select(name: str, build: Callable[[], peewee.ModelSelect], *params) -> list:
-    """The rows of a hot SELECT as model instances; its SQL is built once per database backend.
-
-    Peewee takes longer to build a 20-column SELECT, and to work out which column is which
-    field, than SQLite or PostgreSQL takes to run it, and status polls and purchases run such
-    SELECTs all the time. `build` makes the query with a placeholder wherever a parameter goes
-    (constants as SQL("..."), so that they are not parameters) and `params` are this call's
-    values in the same order, as the database takes them (a MoneyField's value through its
-    db_value). Rows become instances the way Peewee's own cursor wrapper makes them: every column
-    through its field's python_value, a joined model's row attached through the foreign key.
-    """
-    key = (type(db.obj), name)
-    cached = _compiled.get(key)
-    if cached is None:
-        query = build()
-        sql, placeholders = query.sql()
-        if len(placeholders) != len(params):
-            raise TypeError(f"{name}: the query takes {len(placeholders)} parameters, {len(params)} given")
-        cached = _compiled[key] = (sql, query.model, list(query._returning))
-    sql, model, columns = cached
-    return [_instance(model, columns, row) for row in db.execute_sql(sql, params).fetchall()]
-
-
-def _instance(model: type[peewee.Model], columns: list[peewee.Field], row: tuple) -> peewee.Model:
-    values: dict[type, dict] = {}
-    for column, value in zip(columns, row, strict=True):
-        values.setdefault(column.model, {})[column.name] = column.python_value(value)
-    instance = _loaded(model, values.pop(model))
-    for other, data in values.items():  # a joined row: set through the foreign key that points to it
-        fk = next(field for field, target in model._meta.refs.items() if target is other)
-        instance.__rel__[fk.name] = _loaded(other, data)
-    return instance
-
-
-def _loaded(model: type[peewee.Model], data: dict) -> peewee.Model:
-    """An instance holding a row as read: its values go straight into the field storage, so
-    nothing is marked changed (what Peewee's own cursor wrapper ends with, for less work)."""
-    instance = model(__no_default__=1)
-    instance.__data__.update(data)
-    return instance

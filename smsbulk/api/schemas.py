@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..db import compiled_select
+from ..compiled import compiled_rows
 from ..models import Sms
 from ..models import activations as st
 from ..services.catalog import iso_of
@@ -53,8 +53,8 @@ class ActivationSchema(Schema):
 
     def messages_of(self, activation):
         # A status poll reads this: the SELECT is compiled once and the list schema built once.
-        messages = compiled_select(
-            "messages-of", lambda: Sms.select().where(Sms.activation == 0).order_by(Sms.id), activation.id
+        messages = compiled_rows(
+            "messages-of", lambda: Sms.select().where(Sms.activation == activation.id).order_by(Sms.id), activation.id
         )
         return _SMS_LIST.dump(messages)
 

@@ -19,7 +19,8 @@ from flask import current_app
 from rq.job import Job
 
 from ..auth import Caller
-from ..db import compiled_select, write_transaction
+from ..compiled import compiled_insert, compiled_rows
+from ..db import write_transaction
 from ..errors import ActivationNotFound, BadStatus, EarlyCancelDenied, NoNumbers, OrderAlreadyExists, PriceTooHigh
 from ..extensions import db
 from ..models import Activation, Country, Service, Sms
@@ -83,18 +84,21 @@ def _place(caller: Caller, order: Order) -> tuple[Activation, Job | None]:
     try:
         with write_transaction():
             guardrails.count_purchase(caller, price)
-            activation = Activation.create(
-                public_id=new_public_id(),
-                user=caller.user_id,
-                api_key=caller.key_id,
-                service=order.service,
-                country=order.country,
-                operator=order.operator or "any",
-                user_cost=price,
-                max_price=order.max_price,
-                idempotency_key=order.idempotency_key,
-                expires_at=now + datetime.timedelta(seconds=_setting("ACTIVATION_LIFETIME_SECONDS")),
-            )
+            values = {
+                "public_id": new_public_id(),
+                "user": caller.user_id,
+                "api_key": caller.key_id,
+                "service": order.service.code,
+                "country": order.country.id,
+                "operator": order.operator or "any",
+                "user_cost": price,
+                "max_price": order.max_price,
+                "idempotency_key": order.idempotency_key,
+                "created_at": now,
+                "updated_at": now,
+                "expires_at": now + datetime.timedelta(seconds=_setting("ACTIVATION_LIFETIME_SECONDS")),
+            }
+            activation = compiled_insert("new-activation", Activation, values)
             wallets.debit_for(activation, caller.user_id)
     except peewee.IntegrityError:
         earlier = order.idempotency_key and _by_idempotency_key(caller.user_id, order.idempotency_key)
@@ -134,7 +138,9 @@ def _wait_for_job(activation_id: int, job: Job | None) -> None:
 
 def by_id(activation_id: int) -> Activation:
     """One activation by its number, through the compiled SELECT (a purchase reads it twice)."""
-    found = compiled_select("activation-by-id", lambda: Activation.select().where(Activation.id == 0), activation_id)
+    found = compiled_rows(
+        "activation-by-id", lambda: Activation.select().where(Activation.id == activation_id), activation_id
+    )
     if not found:
         raise Activation.DoesNotExist(f"activation {activation_id}")
     return found[0]
@@ -159,9 +165,9 @@ def _owned(user_id: int, activation_id: str | int, what: str, select) -> Activat
     else:
         raise ActivationNotFound(id=text[:40])
     # Both columns are unique: at most one row, so no LIMIT. Parameters: owner, then the id.
-    found = compiled_select(
+    found = compiled_rows(
         f"{what}-of-owner-by-{column.name}",
-        lambda: select().where((Activation.user == 0) & (column == 0)),
+        lambda: select().where((Activation.user == user_id) & (column == value)),
         user_id,
         value,
     )

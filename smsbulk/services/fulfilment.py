@@ -14,13 +14,14 @@ import logging
 
 from flask import current_app
 
+from ..compiled import column_params, compiled_rowcount, compiled_rows
 from ..extensions import get_redis
 from ..models import Activation, Price, Provider
 from ..models import activations as st
 from ..models.base import utcnow
 from ..providers.base import AmbiguousPurchaseError, ProviderError, Purchase
 from . import catalog, routing
-from .activations import _move, by_id, close_with_refund
+from .activations import close_with_refund
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,22 @@ ATTEMPT_TTL = 24 * 3600
 
 def claim(activation_id: int) -> Activation | None:
     """The status guard: only one run may work on a PENDING activation."""
-    rows = (
-        Activation.update(claimed_at=utcnow(), attempts=Activation.attempts + 1)
-        .where((Activation.id == activation_id) & (Activation.status == st.PENDING) & Activation.claimed_at.is_null())
-        .execute()
+    now = utcnow()
+    claimed = compiled_rows(
+        "claim-purchase",
+        lambda: (
+            Activation.update(claimed_at=now, attempts=Activation.attempts + 1)
+            .where(
+                (Activation.id == activation_id) & (Activation.status == st.PENDING) & Activation.claimed_at.is_null()
+            )
+            .returning(*Activation._meta.sorted_fields)
+        ),
+        now,
+        1,
+        activation_id,
+        st.PENDING,
     )
-    return by_id(activation_id) if rows == 1 else None
+    return claimed[0] if claimed else None
 
 
 def fulfil(activation_id: int) -> str:
@@ -152,15 +163,22 @@ def _other_purchases_in_flight(activation: Activation) -> bool:
 def record_number(activation_id: int, provider: Provider, bought: Purchase) -> str:
     """PENDING -> WAITING with the number; safe to run twice."""
     lifetime = datetime.timedelta(seconds=current_app.config["ACTIVATION_LIFETIME_SECONDS"])
-    moved = _move(
+    now = utcnow()
+    changes = {
+        "status": st.WAITING,
+        "provider": provider.id,
+        "provider_ref": bought.ref,
+        "provider_cost": catalog.cost_units(bought.cost),
+        "phone_number": "".join(ch for ch in bought.phone if ch.isdigit()),
+        "updated_at": now,
+        "expires_at": now + lifetime,
+    }
+    moved = compiled_rowcount(
+        "record-number",
+        lambda: Activation.update(changes).where((Activation.id == activation_id) & (Activation.status == st.PENDING)),
+        *column_params(Activation, changes),
         activation_id,
-        (st.PENDING,),
-        status=st.WAITING,
-        provider=provider.id,
-        provider_ref=bought.ref,
-        provider_cost=catalog.cost_units(bought.cost),
-        phone_number="".join(ch for ch in bought.phone if ch.isdigit()),
-        expires_at=utcnow() + lifetime,
+        st.PENDING,
     )
     if not moved:
         # Closed meanwhile (the sweeper failed it): give the number back upstream.

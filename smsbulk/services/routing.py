@@ -12,9 +12,8 @@ import threading
 from decimal import Decimal
 
 from flask import current_app
-from peewee import SQL
 
-from ..db import compiled_select
+from ..compiled import compiled_rows
 from ..extensions import get_redis
 from ..models import Price, Provider
 from ..providers import build_adapter
@@ -64,32 +63,31 @@ def candidates(service: str, country_id: int, operator: str, max_cost: Decimal |
     """In-stock offers of enabled providers with a closed circuit, by priority, then price.
 
     With max_cost, only offers that cost us at most that much: failover never sells at a loss.
-    Each offer comes with its provider row. A purchase reads this twice (quote and job), so its
-    SQL is compiled once (db.compiled_select)."""
-    by_operator = bool(operator) and operator != "any"
-    params: list = [service, country_id]
-    if by_operator:
+    Each offer comes with its provider row. A purchase reads this twice (quote and job): a
+    compiled statement (smsbulk/compiled.py), whose parameters follow _offers()."""
+    operator = operator if operator and operator != "any" else None
+    params: list = [service, country_id, 0]
+    if operator:
         params += [operator, "any"]
     if max_cost is not None:
         params.append(Price.cost.db_value(max_cost))
-    name = f"offers{'-by-operator' if by_operator else ''}{'-max-cost' if max_cost is not None else ''}"
-    offers = compiled_select(name, lambda: _offers_query(by_operator, max_cost is not None), *params)
+    name = f"offers{'-by-operator' if operator else ''}{'-max-cost' if max_cost is not None else ''}"
+    offers = compiled_rows(name, lambda: _offers(service, country_id, operator, max_cost), *params)
     unhealthy = breaker().open_ids(offer.provider_id for offer in offers)
     return [offer for offer in offers if offer.provider_id not in unhealthy]
 
 
-def _offers_query(by_operator: bool, capped: bool):
-    """The SELECT of candidates(), with placeholders where its parameters go, in their order."""
+def _offers(service: str, country_id: int, operator: str | None, max_cost: Decimal | None):
     query = (
         Price.select(Price, Provider)
         .join(Provider)
-        .where(Provider.enabled & (Price.service == "") & (Price.country == 0) & (Price.stock > SQL("0")))
+        .where(Provider.enabled & (Price.service == service) & (Price.country == country_id) & (Price.stock > 0))
         .order_by(Provider.priority, Price.user_price, Price.cost, Provider.id)
     )
-    if by_operator:
-        query = query.where(Price.operator.in_(["", ""]))
-    if capped:
-        query = query.where(Price.cost <= 0)
+    if operator:
+        query = query.where(Price.operator.in_([operator, "any"]))
+    if max_cost is not None:
+        query = query.where(Price.cost <= max_cost)
     return query
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import peewee
 
+from ..compiled import compiled_insert, compiled_rows
 from ..errors import BadRequest, NoBalance
 from ..extensions import db
 from ..models import Activation, LedgerEntry, User, Wallet
@@ -16,18 +17,52 @@ def wallet_of(user: User) -> Wallet:
     return Wallet.get(Wallet.user == user)
 
 
-def _change(condition, amount: Decimal) -> Wallet | None:
-    """Add `amount` (negative: take) to the wallet matching `condition`, in one statement that
-    also answers the wallet's id and new balance (UPDATE ... RETURNING); None if none matched."""
-    query = Wallet.update(balance=Wallet.balance + amount).where(condition).returning(Wallet.id, Wallet.balance)
-    return next(iter(query.execute()), None)
-
-
-def _append(wallet: Wallet, kind: str, amount: Decimal, activation: Activation | None, memo: str) -> LedgerEntry:
-    """The ledger row of a change made by _change(), with the balance that change left."""
-    return LedgerEntry.create(
-        wallet=wallet.id, kind=kind, amount=amount, balance_after=wallet.balance, activation=activation, memo=memo
+def _take(user_id: int, amount: Decimal) -> Wallet | None:
+    """Take `amount` if the balance covers it, in one compare-and-set statement that also
+    answers the wallet's id and new balance (UPDATE ... RETURNING); None if it does not."""
+    cents = Wallet.balance.db_value(amount)
+    rows = compiled_rows(
+        "wallet-take",
+        lambda: (
+            Wallet.update(balance=Wallet.balance - amount)
+            .where((Wallet.user == user_id) & (Wallet.balance >= amount))
+            .returning(Wallet.id, Wallet.balance)
+        ),
+        cents,
+        user_id,
+        cents,
     )
+    return rows[0] if rows else None
+
+
+def _give(user_id: int, amount: Decimal) -> Wallet:
+    """Add `amount`; the wallet's id and new balance, as _take()."""
+    rows = compiled_rows(
+        "wallet-give",
+        lambda: (
+            Wallet.update(balance=Wallet.balance + amount)
+            .where(Wallet.user == user_id)
+            .returning(Wallet.id, Wallet.balance)
+        ),
+        Wallet.balance.db_value(amount),
+        user_id,
+    )
+    if not rows:
+        raise Wallet.DoesNotExist(f"no wallet for user {user_id}")
+    return rows[0]
+
+
+def _append(wallet: Wallet, kind: str, amount: Decimal, activation: Activation | None, memo: str) -> None:
+    """The ledger row of a change made by _take() or _give(), with the balance it left."""
+    values = {
+        "wallet": wallet.id,
+        "kind": kind,
+        "amount": amount,
+        "balance_after": wallet.balance,
+        "activation": activation.id if activation is not None else None,
+        "memo": memo,
+    }
+    compiled_insert("ledger-entry", LedgerEntry, values)
 
 
 @db.atomic()
@@ -35,16 +70,15 @@ def deposit(user: User, amount: Decimal, memo: str = "deposit", kind: str = "dep
     amount = to_money(amount)
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
         raise BadRequest("amount must be positive, in whole cents")
-    wallet = _change(Wallet.user == user, amount)
-    if wallet is None:
-        raise Wallet.DoesNotExist(f"no wallet for user {user}")
-    return _append(wallet, kind, amount, None, memo).balance_after
+    wallet = _give(user.id, amount)
+    _append(wallet, kind, amount, None, memo)
+    return wallet.balance
 
 
 def debit_for(activation: Activation, user_id: int) -> None:
     """Take the activation's price; must run inside the caller's transaction."""
     price = activation.user_cost
-    wallet = _change((Wallet.user == user_id) & (Wallet.balance >= price), -price)
+    wallet = _take(user_id, price)
     if wallet is None:
         raise NoBalance(balance=_balance_text(user_id), price=f"{price:f}")
     _append(wallet, "purchase", -price, activation, f"activation {activation.id}")
@@ -60,7 +94,7 @@ def refund_for(activation: Activation) -> bool:
         return False
     try:
         with db.atomic():  # a savepoint: a lost race rolls back only this refund
-            wallet = _change(Wallet.user == activation.user_id, activation.user_cost)
+            wallet = _give(activation.user_id, activation.user_cost)
             _append(wallet, "refund", activation.user_cost, activation, f"refund of activation {activation.id}")
     except peewee.IntegrityError:
         return False
