@@ -39,13 +39,19 @@ JOB_FUNCS = {
 SERIALIZER = "rq.serializers.JSONSerializer"
 
 
+_queues: dict[tuple[int, str, bool], Queue] = {}
+
+
 def get_queue(name: str) -> Queue:
-    return Queue(
-        name,
-        connection=get_redis(),
-        serializer=SERIALIZER,
-        is_async=current_app.config.get("RQ_ASYNC", True),
-    )
+    """One Queue object per Redis client and name: building one resolves the serializer, which
+    costs a purchase more than the enqueue itself."""
+    connection = get_redis()
+    is_async = current_app.config.get("RQ_ASYNC", True)
+    key = (id(connection), name, is_async)
+    queue = _queues.get(key)
+    if queue is None:
+        queue = _queues[key] = Queue(name, connection=connection, serializer=SERIALIZER, is_async=is_async)
+    return queue
 
 
 def _enqueue(queue: str, func: str, job_id: str, *args, **options) -> Job | None:

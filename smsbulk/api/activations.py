@@ -22,7 +22,7 @@ def order_from(body: dict) -> activations.Order:
 
 @blp.route("")
 class Activations(MethodView):
-    @blp.arguments(ActivationCreateSchema)
+    @blp.arguments(ActivationCreateSchema())  # an instance: not built per request
     @blp.response(201, ActivationSchema)
     @blp.alt_response(202, schema=ActivationSchema, description="Still PENDING: poll it", success=True)
     @errors(402, 403, 404, 409, 422, 503)
@@ -31,7 +31,7 @@ class Activations(MethodView):
         activation = activations.buy(g.caller, order_from(body))
         return activation, 202 if activation.status == "PENDING" else 201
 
-    @blp.arguments(ActivationQuerySchema, location="query")
+    @blp.arguments(ActivationQuerySchema(), location="query")
     @blp.response(200, ActivationSchema(many=True))
     @blp.paginate(PeeweePage)
     @errors(422)

@@ -28,7 +28,7 @@ class Services(MethodView):
 
 @blp.route("/prices")
 class Prices(MethodView):
-    @blp.arguments(PriceQuerySchema, location="query")
+    @blp.arguments(PriceQuerySchema(), location="query")
     @blp.response(200, PriceSchema(many=True))
     @errors(404, 422)
     def get(self, query):
