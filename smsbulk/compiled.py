@@ -57,6 +57,16 @@ def compiled_rowcount(name: str, build: Callable[[], peewee.Query], *params) -> 
     return cursor.rowcount
 
 
+def compiled_executemany(name: str, build: Callable[[tuple], peewee.Query], rows: list[tuple]) -> None:
+    """One statement run once per parameter row, in one driver call: `build(row)` is the query
+    for a row (the first one is checked, as above); no rows, no statement."""
+    if not rows:
+        return
+    _, compiled = _run(name, lambda: build(rows[0]), rows[0])  # builds, checks and runs the first row
+    if len(rows) > 1:
+        db.cursor().executemany(compiled.sql, rows[1:])
+
+
 def column_params(model: type[peewee.Model], values: dict) -> list:
     """The parameters Peewee passes for {field name: value} in an INSERT or an UPDATE's SET:
     in the model's field order, each through its field's db_value."""
