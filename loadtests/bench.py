@@ -12,7 +12,10 @@ are given) with the simulator at zero delay, and prints one table:
   (f) one lifecycle.poll_once() over 10,000 WAITING activations
 
 Throughput is closed-loop (each client sends its next request when the last one answers); each
-figure is the best of --rounds runs, the usual way to read a benchmark on a noisy machine.
+figure is the best of --rounds runs, the usual way to read a benchmark on a noisy machine. Each
+ratio is the median over the rounds of the scenario against its ceiling measured in the same
+round: the machine's speed drifts from minute to minute (other tenants), and the best of one
+scenario over the best of another would compare two different machines.
 After the purchases the ledger is checked: balance == sum of ledger for every account.
 """
 
@@ -23,6 +26,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import time
 
 from . import setup_accounts, stack
@@ -61,6 +65,7 @@ class Bench:
         self.stack = running
         self.out = out
         self.best: dict[str, Figure] = {}
+        self.rounds: dict[str, list[Figure]] = {}
         self.data_path = os.path.join(out, "bench-data.json")
 
     def run_round(self, round_no: int, targets: list[dict]) -> None:
@@ -77,6 +82,7 @@ class Bench:
             self.purchases(round_no)
 
     def keep(self, key: str, figure: Figure) -> None:
+        self.rounds.setdefault(key, []).append(figure)
         if figure.better_than(self.best.get(key)):
             self.best[key] = figure
 
@@ -137,24 +143,29 @@ class Bench:
         self.locust("d", "PurchaseUser", self.stack.url, users, "purchases via RQ", round_no, ("web", "worker"))
 
 
-def ratio(key: str, figures: dict[str, Figure]) -> str:
-    ceiling = CEILING_OF.get(key, key)
-    part, whole = figures[key], figures.get(ceiling)
-    if key == ceiling:
+def round_ratios(rounds: dict[str, list[Figure]]) -> dict[str, list[float]]:
+    """Per round, each scenario's throughput over its ceiling's in that round."""
+    ratios = {}
+    for key, ceiling in CEILING_OF.items():
+        pairs = zip(rounds.get(key, []), rounds.get(ceiling, []), strict=False)
+        ratios[key] = [part.per_second / whole.per_second for part, whole in pairs if whole.per_second]
+    return ratios
+
+
+def ratio(key: str, figures: dict[str, Figure], ratios: dict[str, list[float]]) -> str:
+    if key not in CEILING_OF:
         return "100 %"
-    if part.missing or whole is None or whole.missing or not whole.per_second:
+    if figures[key].missing or not ratios.get(key):
         return "-"
-    return f"{100 * part.per_second / whole.per_second:.0f} % of ({ceiling})"
+    each = ", ".join(f"{100 * share:.0f}" for share in ratios[key])
+    return f"{100 * statistics.median(ratios[key]):.0f} % of ({CEILING_OF[key]}) (rounds: {each} %)"
 
 
-def verdict(key: str, figures: dict[str, Figure]) -> str:
+def verdict(key: str, figures: dict[str, Figure], ratios: dict[str, list[float]]) -> str:
     figure = figures[key]
-    if figure.missing or key not in TARGETS:
+    if figure.missing or key not in TARGETS or not ratios.get(key):
         return ""
-    whole = figures.get(CEILING_OF[key])
-    if whole is None:
-        return ""
-    share = figure.per_second / whole.per_second if whole.per_second else 0
+    share = statistics.median(ratios[key])
     ok = share >= TARGETS[key] and figure.failures == 0
     if key == "d":
         ok = ok and figure.p99_ms < PURCHASE_P99_MS
@@ -162,7 +173,9 @@ def verdict(key: str, figures: dict[str, Figure]) -> str:
     return f"{'PASS' if ok else 'FAIL'} (>= {TARGETS[key]:.0%}, 0 failures)"
 
 
-def table(figures: dict[str, Figure], poll: PollFigures | None, interval: float) -> list[str]:
+def table(
+    figures: dict[str, Figure], ratios: dict[str, list[float]], poll: PollFigures | None, interval: float
+) -> list[str]:
     lines = [
         "| | scenario | throughput | p99 | failures / requests | ratio to ceiling | target | server CPU each |",
         "|---|---|---|---|---|---|---|---|",
@@ -178,7 +191,7 @@ def table(figures: dict[str, Figure], poll: PollFigures | None, interval: float)
         lines.append(
             f"| {key} | {figure.label}{' (ceiling)' if ceiling else ''} | {figure.per_second:,.0f} {figure.unit} "
             f"| {figure.p99_ms:.0f} ms | {figure.failures} / {figure.requests:,} "
-            f"| {ratio(key, figures)} | {verdict(key, figures)} | {figure.cpu_ms:.2f} ms |"
+            f"| {ratio(key, figures, ratios)} | {verdict(key, figures, ratios)} | {figure.cpu_ms:.2f} ms |"
         )
     if poll is None:
         return lines
@@ -229,7 +242,7 @@ def run(args: argparse.Namespace, running: stack.Stack, out: str) -> tuple[dict[
     keys = [raw for _, raw in pairs]
     if not set(args.only) & set("abcde"):
         interval = float(app.config["POLL_INTERVAL_SECONDS"])
-        return {}, poll, {"pending": 0, "accounts": 0, "problems": [], "rss": [], "interval": interval}
+        return {}, poll, {"pending": 0, "accounts": 0, "problems": [], "rss": [], "interval": interval, "ratios": {}}
     stack.start_service(running)
     targets = buy_poll_targets(running.url, keys[:16])
     with open(os.path.join(out, "bench-data.json"), "w", encoding="utf-8") as handle:
@@ -249,6 +262,7 @@ def run(args: argparse.Namespace, running: stack.Stack, out: str) -> tuple[dict[
         "rss": web_rss_mb(running),
         "interval": float(app.config["POLL_INTERVAL_SECONDS"]),
     }
+    extra["ratios"] = round_ratios(bench.rounds)
     return bench.best, poll, extra
 
 
@@ -261,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         header = describe(running)
         print(f"SMSBulk bench: {header}", flush=True)
         figures, poll, extra = run(args, running, out)
-    lines = [f"SMSBulk bench, {stamp}: {header}", "", *table(figures, poll, extra["interval"]), ""]
+    lines = [f"SMSBulk bench, {stamp}: {header}", "", *table(figures, extra["ratios"], poll, extra["interval"]), ""]
     lines.append(
         f"ledger: {'exact' if not extra['problems'] else 'WRONG'} for {extra['accounts']} accounts "
         f"(balance == sum of ledger, >= 0); {extra['pending']} purchases still PENDING"

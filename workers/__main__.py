@@ -3,9 +3,11 @@
 RQ's default worker forks a work horse for each job. A purchase job is a few queries and one
 upstream call, cheaper than the fork and the reconnects that come with it, so jobs run inside
 the worker process (SimpleWorker, in the app context built once per process), and
-WORKER_PROCESSES of them (default 2) share the queues under RQ's WorkerPool, which restarts one
-that dies. SIGTERM or Ctrl-C: each worker finishes its current job, then exits. Each job opens
-and closes its own database connection (workers/tasks.py), so nothing leaks from job to job.
+WORKER_PROCESSES of them (default 4) share the queues under RQ's WorkerPool, which restarts one
+that dies. A job spends much of its time waiting (on an upstream provider, on the database's
+write lock), so there are more workers than cores: 4 measured best on 2 cores (README).
+SIGTERM or Ctrl-C: each worker finishes its current job, then exits. Each job opens and closes
+its own database connection (workers/tasks.py), so nothing leaks from job to job.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def plain_client(connection: redis.Redis) -> redis.Redis:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    processes = max(1, int(os.environ.get("WORKER_PROCESSES", "2")))
+    processes = max(1, int(os.environ.get("WORKER_PROCESSES", "4")))
     app = create_app()
     with app.app_context():
         connection = get_redis()
