@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import peewee
 from flask import Flask
 from playhouse.db_url import parse, schemes
@@ -33,6 +35,8 @@ def open_database(url: str):
     if database_class is None:
         raise ValueError(f"unsupported DATABASE_URL scheme {scheme!r}: use sqlite:// or postgresql://")
     family = "sqlite" if scheme.startswith("sqlite") else "postgresql"
+    if family == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
+        raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old: 3.35 or newer is needed (RETURNING)")
     options = {**POOL_OPTIONS[family], **parse(url)}
     if family == "sqlite":
         options["pragmas"] = SQLITE_PRAGMAS
