@@ -63,8 +63,16 @@ def compiled_executemany(name: str, build: Callable[[tuple], peewee.Query], rows
     if not rows:
         return
     _, compiled = _run(name, lambda: build(rows[0]), rows[0])  # builds, checks and runs the first row
-    if len(rows) > 1:
-        db.cursor().executemany(compiled.sql, rows[1:])
+    if len(rows) == 1:
+        return
+    cursor = db.cursor()
+    if isinstance(db.obj, peewee.PostgresqlDatabase):
+        # psycopg2's executemany is one round trip per row; execute_batch sends pages of them.
+        from psycopg2.extras import execute_batch
+
+        execute_batch(cursor, compiled.sql, rows[1:], page_size=200)
+    else:
+        cursor.executemany(compiled.sql, rows[1:])
 
 
 def column_params(model: type[peewee.Model], values: dict) -> list:
