@@ -22,11 +22,11 @@ from ..auth import Caller
 from ..compiled import compiled_insert, compiled_rows
 from ..db import write_transaction
 from ..errors import ActivationNotFound, BadStatus, EarlyCancelDenied, NoNumbers, OrderAlreadyExists, PriceTooHigh
-from ..extensions import db
+from ..extensions import db, get_redis
 from ..models import Activation, Country, Service, Sms
 from ..models import activations as st
 from ..models.base import utcnow
-from ..queues import enqueue_provider_action, enqueue_purchase
+from ..queues import SERIALIZER, enqueue_provider_action, enqueue_purchase
 from . import guardrails, routing, wallets
 
 log = logging.getLogger(__name__)
@@ -122,9 +122,6 @@ def buy(caller: Caller, order: Order) -> Activation:
 
 
 def _wait_for_job(activation_id: int, job: Job | None) -> None:
-    from ..extensions import get_redis
-    from ..queues import SERIALIZER
-
     wait = _setting("PURCHASE_WAIT_SECONDS")
     if wait <= 0:
         return
