@@ -4,8 +4,8 @@ RQ's default worker forks a work horse for each job. A purchase job is a few que
 upstream call, cheaper than the fork and the reconnects that come with it, so jobs run inside
 the worker process (SimpleWorker, in the app context built once per process), and
 WORKER_PROCESSES of them (default 4) share the queues under RQ's WorkerPool, which restarts one
-that dies. A job spends much of its time waiting (on an upstream provider, on the database's
-write lock), so there are more workers than cores: 4 measured best on 2 cores (README).
+that dies. A purchase job spends most of its time waiting on its upstream provider, so there
+are more workers than cores (README, "Performance").
 SIGTERM or Ctrl-C: each worker finishes its current job, then exits. Each job opens and closes
 its own database connection (workers/tasks.py), so nothing leaks from job to job.
 """
