@@ -1,10 +1,10 @@
 """API keys and the per-key daily request quota, shared by the REST and legacy styles.
 
-Key lookups are cached in-process for KEY_CACHE_SECONDS so a status poll does not hit
-the database; a revoked key therefore stops working within that many seconds, and a change to
-its quota or guardrails takes effect within as long. The quota
-counter lives in Redis and is checked-and-incremented by one Lua script (one round trip, run by
-EVALSHA), so it stays exact however many Gunicorn workers race on it.
+Key lookups are cached in-process for KEY_CACHE_SECONDS so a status poll does not hit the
+database; a revoked key therefore stops working within that many seconds, and a change to its
+quota or guardrails takes effect within as long. The quota counter lives in Redis and is
+checked-and-incremented by one Lua script (one round trip, run by EVALSHA), so it stays exact
+however many Gunicorn workers race on it.
 """
 
 from __future__ import annotations
@@ -158,11 +158,15 @@ def quota_day() -> QuotaDay:
     return _quota_day(int(time.time() // SECONDS_PER_DAY))
 
 
+def _quota_key(key_id: int, day: QuotaDay) -> str:
+    return f"quota:{key_id}:{day.suffix}"
+
+
 def count_request(connection, caller: Caller) -> Usage:
     """Count one request against today's quota; raise QuotaExceeded when it is used up."""
     day = quota_day()
     reset = day.reset_at
-    answer = _run_quota_script(connection, f"quota:{caller.key_id}:{day.suffix}", caller.daily_quota, day.drop_at)
+    answer = _run_quota_script(connection, _quota_key(caller.key_id, day), caller.daily_quota, day.drop_at)
     refused = answer < 0
     usage = Usage(caller.daily_quota, -answer - 1 if refused else answer, reset)
     if refused:
@@ -174,5 +178,5 @@ def count_request(connection, caller: Caller) -> Usage:
 
 def usage_today(connection, caller: Caller) -> Usage:
     day = quota_day()
-    used = int(connection.get(f"quota:{caller.key_id}:{day.suffix}") or 0)
+    used = int(connection.get(_quota_key(caller.key_id, day)) or 0)
     return Usage(caller.daily_quota, used, day.reset_at)
