@@ -1,4 +1,4 @@
-"""Database wiring: connect per request/job, explicit transactions, row locks where they exist."""
+"""Database wiring: a pooled connection per request/job, explicit transactions, row locks where they exist."""
 
 from __future__ import annotations
 
