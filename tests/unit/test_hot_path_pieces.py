@@ -135,3 +135,44 @@ def test_guardrails_come_with_the_key_and_change_within_the_cache_time(conn, mak
     auth._cache.clear()  # the cache time has passed
     fresh = auth.authenticate(account.key, 5)
     assert (fresh.max_purchases_per_day, fresh.max_spend_per_day) == (1, Decimal("2.00"))
+
+
+@pytest.mark.parametrize("iso2", ["TR", "US", "GB", "IN", "ID", "RU", "DE", "BR"])
+def test_simulated_numbers_are_valid_mobile_numbers_of_their_country(iso2):
+    import phonenumbers
+
+    from smsbulk.providers.simulator import mobile_number
+
+    numbers = {mobile_number(iso2) for _ in range(50)}
+    assert len(numbers) > 45  # random digits after the prefix
+    for digits in numbers:
+        parsed = phonenumbers.parse("+" + digits)
+        assert phonenumbers.region_code_for_number(parsed) in (iso2, None) or parsed.country_code == (
+            phonenumbers.country_code_for_region(iso2)
+        )
+        assert phonenumbers.is_possible_number(parsed), digits
+
+
+def test_the_simulator_buys_with_one_round_trip_and_numbers_its_refs_in_sequence(app, monkeypatch):
+    import redis as redis_lib
+
+    from smsbulk.providers.base import RECEIVED
+    from smsbulk.providers.simulator import SimulatorProvider
+
+    client = redis_lib.Redis.from_url(app.config["REDIS_URL"])
+    simulator = SimulatorProvider(client, {62: "TR"}, sms_delay=0, name="test-sim")
+    first = simulator.buy("wa", 62, "any", Decimal("1"), "1")  # loads the script
+    sent, send = [], client.execute_command
+
+    def counted(*args, **options):
+        sent.append(args[0])
+        return send(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counted)
+    second = simulator.buy("wa", 62, "any", Decimal("1"), "2")
+    assert sent == ["EVALSHA"]
+    monkeypatch.undo()
+    assert int(second.ref) == int(first.ref) + 1
+    status = simulator.statuses([second.ref])[second.ref]
+    assert status.state == RECEIVED and status.messages[0].code.isdigit()
+    assert second.phone.startswith("90")
