@@ -12,12 +12,19 @@ service code) say nothing about health and are not counted.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import redis
 
 from .base import AmbiguousPurchaseError, RetryableProviderError
 
 UNHEALTHY = (RetryableProviderError, AmbiguousPurchaseError)
+
+
+@dataclass(frozen=True)
+class Health:
+    open: set[int]  # circuit open: leave these providers alone
+    counting: set[int]  # failures counted since their last success (or half-open): a success resets them
 
 
 def is_health_failure(exc: BaseException) -> bool:
@@ -36,11 +43,19 @@ class Breaker:
 
     def open_ids(self, provider_ids: Iterable[int]) -> set[int]:
         """The providers among these whose circuit is open now (one round trip)."""
+        return self.health(provider_ids).open
+
+    def health(self, provider_ids: Iterable[int]) -> Health:
+        """Which of these providers have their circuit open, and which have failures counted (one MGET)."""
         ids = sorted(set(provider_ids))
         if not ids:
-            return set()
-        flags = self.redis.mget([self._keys(provider_id)[1] for provider_id in ids])
-        return {provider_id for provider_id, flag in zip(ids, flags, strict=True) if flag is not None}
+            return Health(set(), set())
+        flags = self.redis.mget([key for provider_id in ids for key in self._keys(provider_id)])
+        counts, opens = flags[0::2], flags[1::2]
+        return Health(
+            open={provider_id for provider_id, flag in zip(ids, opens, strict=True) if flag is not None},
+            counting={provider_id for provider_id, count in zip(ids, counts, strict=True) if count is not None},
+        )
 
     def is_open(self, provider_id: int) -> bool:
         return provider_id in self.open_ids([provider_id])
@@ -68,11 +83,16 @@ class Breaker:
     def record_success(self, provider_id: int) -> None:
         self.redis.delete(*self._keys(provider_id))
 
-    def record(self, provider_id: int, exc: BaseException | None) -> bool:
+    def record(self, provider_id: int, exc: BaseException | None, counting: bool = True) -> bool:
         """Count the outcome of one call; True if a failure opened the circuit.
 
-        Any answer from the upstream (no numbers, a bad service) shows it is up: a success."""
+        Any answer from the upstream (no numbers, a bad service) shows it is up: a success.
+        counting=False says a read of health() just before the call found nothing counted for
+        this provider, so a success has nothing to reset and costs no round trip. A failure
+        that a concurrent call counted in between stays counted: it is ordered after this
+        success, as it would be had this call answered first."""
         if exc is not None and is_health_failure(exc):
             return self.record_failure(provider_id)
-        self.record_success(provider_id)
+        if counting:
+            self.record_success(provider_id)
         return False

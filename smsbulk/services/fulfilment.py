@@ -83,7 +83,7 @@ def _try_offer(activation: Activation, offer: Price) -> str | None:
         routing.report(provider, exc)
         log.info("provider %s failed for activation %s: %s", provider.name, activation.id, type(exc).__name__)
         return None
-    routing.report(provider, None)
+    routing.report(provider, None, offer.failures_counted)
     return record_number(activation.id, provider, bought)
 
 

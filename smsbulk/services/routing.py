@@ -53,9 +53,10 @@ def breaker() -> Breaker:
     return Breaker(get_redis(), config["PROVIDER_BREAKER_THRESHOLD"], config["PROVIDER_BREAKER_COOLDOWN_SECONDS"])
 
 
-def report(provider: Provider, exc: BaseException | None) -> None:
-    """Feed the outcome of one upstream call to the provider's circuit breaker."""
-    if breaker().record(provider.id, exc):
+def report(provider: Provider, exc: BaseException | None, counting: bool = True) -> None:
+    """Feed the outcome of one upstream call to the provider's circuit breaker (counting: see
+    Breaker.record; an offer from candidates() knows it as offer.failures_counted)."""
+    if breaker().record(provider.id, exc, counting):
         log.warning("circuit of provider %s opened after repeated failures", provider.name)
 
 
@@ -63,8 +64,10 @@ def candidates(service: str, country_id: int, operator: str, max_cost: Decimal |
     """In-stock offers of enabled providers with a closed circuit, by priority, then price.
 
     With max_cost, only offers that cost us at most that much: failover never sells at a loss.
-    Each offer comes with its provider row. A purchase reads this twice (quote and job): a
-    compiled statement (smsbulk/compiled.py), whose parameters follow _offers()."""
+    Each offer comes with its provider row, and with failures_counted: whether the provider's
+    breaker had failures counted when read, which a success then resets. A purchase reads this
+    twice (quote and job): a compiled statement (smsbulk/compiled.py), whose parameters follow
+    _offers()."""
     operator = operator if operator and operator != "any" else None
     params: list = [service, country_id, 0]
     if operator:
@@ -73,8 +76,10 @@ def candidates(service: str, country_id: int, operator: str, max_cost: Decimal |
         params.append(Price.cost.db_value(max_cost))
     name = f"offers{'-by-operator' if operator else ''}{'-max-cost' if max_cost is not None else ''}"
     offers = compiled_rows(name, lambda: _offers(service, country_id, operator, max_cost), *params)
-    unhealthy = breaker().open_ids(offer.provider_id for offer in offers)
-    return [offer for offer in offers if offer.provider_id not in unhealthy]
+    health = breaker().health(offer.provider_id for offer in offers)
+    for offer in offers:
+        offer.failures_counted = offer.provider_id in health.counting
+    return [offer for offer in offers if offer.provider_id not in health.open]
 
 
 def _offers(service: str, country_id: int, operator: str | None, max_cost: Decimal | None):

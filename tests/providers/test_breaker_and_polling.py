@@ -53,6 +53,33 @@ def test_after_the_cool_down_one_trial_decides(breaker):
     assert not breaker.is_open(7) and breaker.failures(7) == 0
 
 
+def test_health_says_which_providers_have_failures_to_reset_and_a_success_without_any_sends_nothing(breaker):
+    breaker.record(7, RetryableProviderError("down"))
+    for _ in range(3):
+        breaker.record(8, RetryableProviderError("down"))
+    health = breaker.health([7, 8, 9])
+    assert health.open == {8} and health.counting == {7, 8}
+    commands = get_redis().info("commandstats")
+    breaker.record(9, None, counting=False)  # nothing counted when read: no round trip
+    assert get_redis().info("commandstats").get("cmdstat_del") == commands.get("cmdstat_del")
+    breaker.record(7, None, counting=True)
+    assert breaker.failures(7) == 0 and breaker.health([7]).counting == set()
+
+
+def test_a_purchase_from_a_provider_with_failures_counted_resets_them(app, client, make_user):
+    from smsbulk.models import Provider
+
+    with db.connection_context():
+        simulator = Provider.get(Provider.kind == "simulator").id
+    production = Breaker(get_redis(), threshold=5, cooldown=30)  # the key names routing's breaker uses
+    production.record(simulator, RetryableProviderError("down"))
+    assert production.failures(simulator) == 1
+    account = make_user()
+    answer = client.post("/api/v1/activations", json={"serviceCode": "wa", "countryIso": "TR"}, headers=account.headers)
+    assert answer.json["status"] == "WAITING"
+    assert production.failures(simulator) == 0
+
+
 def test_the_open_state_expires_by_itself(app):
     breaker = Breaker(get_redis(), threshold=1, cooldown=1, prefix="test-breaker")
     breaker.record(9, RetryableProviderError("down"))
