@@ -62,16 +62,29 @@ def _enqueue(queue: str, func: str, job_id: str, *args, **options) -> Job | None
         return Job.fetch(job_id, connection=get_redis(), serializer=SERIALIZER)
 
 
+PURCHASE_OPTIONS = {"job_timeout": 60, "result_ttl": 60, "failure_ttl": 7 * 24 * 3600}
+
+
 def enqueue_purchase(activation_id: int) -> Job | None:
+    """The purchase job of an activation that may have one already (the sweeper's retry)."""
     return _enqueue(
-        QueueNames.PURCHASES,
-        JOB_FUNCS["purchase"],
-        f"purchase-{activation_id}",
-        activation_id,
-        job_timeout=60,
-        result_ttl=60,
-        failure_ttl=7 * 24 * 3600,
+        QueueNames.PURCHASES, JOB_FUNCS["purchase"], f"purchase-{activation_id}", activation_id, **PURCHASE_OPTIONS
     )
+
+
+def enqueue_new_purchase(activation_id: int) -> Job:
+    """The purchase job of an activation just inserted, whose id no job can have taken: no
+    uniqueness check, and RQ's writes (the queue's registration, the job, the push) go out in
+    one pipeline - one round trip instead of two on every purchase."""
+    queue = get_queue(QueueNames.PURCHASES)
+    if not current_app.config.get("RQ_ASYNC", True):
+        return enqueue_purchase(activation_id)  # inline: RQ runs it before a pipeline could save it
+    with get_redis().pipeline() as pipe:
+        job = queue.enqueue(
+            JOB_FUNCS["purchase"], activation_id, job_id=f"purchase-{activation_id}", pipeline=pipe, **PURCHASE_OPTIONS
+        )
+        pipe.execute()
+    return job
 
 
 def enqueue_provider_action(activation_id: int, action: str, attempt_key: str = "") -> Job | None:

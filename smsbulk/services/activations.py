@@ -17,6 +17,7 @@ from decimal import Decimal
 import peewee
 from flask import current_app
 from rq.job import Job
+from rq.results import Result
 
 from ..auth import Caller
 from ..compiled import compiled_insert, compiled_rows
@@ -26,7 +27,7 @@ from ..extensions import db, get_redis
 from ..models import Activation, Country, Service, Sms
 from ..models import activations as st
 from ..models.base import utcnow
-from ..queues import SERIALIZER, enqueue_provider_action, enqueue_purchase
+from ..queues import SERIALIZER, enqueue_new_purchase, enqueue_provider_action
 from . import guardrails, routing, wallets
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def _place(caller: Caller, order: Order) -> tuple[Activation, Job | None]:
         if not earlier:
             raise
         return earlier, None
-    return activation, enqueue_purchase(activation.id)  # after commit: the job must see the row
+    return activation, enqueue_new_purchase(activation.id)  # after commit: the job must see the row
 
 
 def _by_idempotency_key(user_id: int, key: str) -> Activation | None:
@@ -115,22 +116,39 @@ def _by_idempotency_key(user_id: int, key: str) -> Activation | None:
 def buy(caller: Caller, order: Order) -> Activation:
     """Purchase and wait briefly for the number, so most answers carry it."""
     activation, job = _place(caller, order)
-    if activation.status == st.PENDING:
-        _wait_for_job(activation.id, job)
-        activation = by_id(activation.id)  # the row, not the job, is the truth
+    if activation.status != st.PENDING:
+        return activation
+    outcome = _wait_for_job(activation.id, job)
+    if job is not None and outcome is not None and outcome.get("phone_number"):
+        return _as_recorded(activation, outcome)
+    return by_id(activation.id)  # the row is the truth
+
+
+def _as_recorded(activation: Activation, outcome: dict) -> Activation:
+    """The activation as the job that bought its number left it (fulfilment.record_number): its
+    state at that moment, without reading it back. The poller asks only about recorded numbers,
+    so none of its messages can be stored yet: the answer's list is empty, not queried."""
+    activation.status = outcome["status"]
+    activation.phone_number = outcome["phone_number"]
+    activation.expires_at = datetime.datetime.fromisoformat(outcome["expires_at"])
+    activation.known_messages = []  # read by the API's ActivationSchema instead of a query
     return activation
 
 
-def _wait_for_job(activation_id: int, job: Job | None) -> None:
+def _wait_for_job(activation_id: int, job: Job | None) -> dict | None:
+    """The purchase job's outcome (fulfilment.fulfil), or None if it is not done in time."""
     wait = _setting("PURCHASE_WAIT_SECONDS")
     if wait <= 0:
-        return
+        return None
     if job is None:  # a repeated order: wait on the job its first request enqueued, if still there
         try:
             job = Job.fetch(f"purchase-{activation_id}", connection=get_redis(), serializer=SERIALIZER)
         except Exception:  # noqa: BLE001 - no job (already expired or run inline): nothing to wait for
-            return
-    job.latest_result(timeout=max(1, int(round(wait))))
+            return None
+    result = job.latest_result(timeout=max(1, int(round(wait))))
+    if result is None or result.type != Result.Type.SUCCESSFUL:
+        return None
+    return result.return_value
 
 
 def by_id(activation_id: int) -> Activation:

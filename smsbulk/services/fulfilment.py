@@ -51,11 +51,14 @@ def claim(activation_id: int) -> Activation | None:
     return claimed[0] if claimed else None
 
 
-def fulfil(activation_id: int) -> str:
-    """The purchase job. Running it twice buys once: the second run finds no claimable row."""
+def fulfil(activation_id: int) -> dict:
+    """The purchase job. Running it twice buys once: the second run finds no claimable row.
+
+    Its result is {"status": ...}, with the number's fields when this run recorded one: a
+    request waiting on the job answers from it (activations.buy)."""
     activation = claim(activation_id)
     if activation is None:
-        return "skipped"
+        return {"status": "skipped"}
     offers = routing.candidates(
         activation.service_id, activation.country_id, activation.operator, max_cost=activation.user_cost
     )
@@ -64,11 +67,11 @@ def fulfil(activation_id: int) -> str:
         if outcome is not None:
             return outcome
     close_with_refund(activation.id, st.FAILED, (st.PENDING,))
-    return st.FAILED
+    return {"status": st.FAILED}
 
 
-def _try_offer(activation: Activation, offer: Price) -> str | None:
-    """Buy from one offer: the activation's new status, or None to try the next offer."""
+def _try_offer(activation: Activation, offer: Price) -> dict | None:
+    """Buy from one offer: the outcome (see fulfil), or None to try the next offer."""
     provider = offer.provider
     _remember_attempt(activation.id, provider.id)
     try:
@@ -101,9 +104,10 @@ def attempted_provider(activation_id: int) -> Provider | None:
     return Provider.get_or_none(Provider.id == int(raw)) if raw else None
 
 
-def resolve_ambiguous(activation_id: int, provider: Provider | None) -> str:
+def resolve_ambiguous(activation_id: int, provider: Provider | None) -> dict:
     """A purchase that may have bought a number we never saw: adopt it if the upstream's open
-    numbers show exactly one we do not know, else refund and log the possible orphan."""
+    numbers show exactly one we do not know, else refund and log the possible orphan. The
+    outcome as fulfil() gives it."""
     found = find_lost_number(activation_id, provider) if provider is not None else None
     if found is not None:
         log.warning("activation %s reconciled: number %s found open at %s", activation_id, found.ref, provider.name)
@@ -113,7 +117,7 @@ def resolve_ambiguous(activation_id: int, provider: Provider | None) -> str:
         log.warning(
             "possible orphan number at %s for activation %s: refunded, check the upstream", where, activation_id
         )
-    return Activation.get_by_id(activation_id).status
+    return {"status": Activation.get_by_id(activation_id).status}
 
 
 def find_lost_number(activation_id: int, provider: Provider) -> Purchase | None:
@@ -160,8 +164,9 @@ def _other_purchases_in_flight(activation: Activation) -> bool:
     )
 
 
-def record_number(activation_id: int, provider: Provider, bought: Purchase) -> str:
-    """PENDING -> WAITING with the number; safe to run twice."""
+def record_number(activation_id: int, provider: Provider, bought: Purchase) -> dict:
+    """PENDING -> WAITING with the number; safe to run twice. The outcome as fulfil() gives it:
+    the new status, number and expiry - the whole change a purchase's answer needs."""
     lifetime = datetime.timedelta(seconds=current_app.config["ACTIVATION_LIFETIME_SECONDS"])
     now = utcnow()
     changes = {
@@ -187,5 +192,9 @@ def record_number(activation_id: int, provider: Provider, bought: Purchase) -> s
             routing.adapter_for(provider).cancel(bought.ref)
         except ProviderError:
             log.warning("could not release number %s at %s", bought.ref, provider.name)
-        return Activation.get_by_id(activation_id).status
-    return st.WAITING
+        return {"status": Activation.get_by_id(activation_id).status}
+    return {
+        "status": st.WAITING,
+        "phone_number": changes["phone_number"],
+        "expires_at": changes["expires_at"].isoformat(),
+    }

@@ -211,7 +211,7 @@ def sweep_stuck(now: datetime.datetime | None = None) -> dict[str, int]:
         if row.claimed_at is None:
             enqueue_purchase(row.id)
             requeued += 1
-        elif fulfilment.resolve_ambiguous(row.id, fulfilment.attempted_provider(row.id)) == st.FAILED:
+        elif fulfilment.resolve_ambiguous(row.id, fulfilment.attempted_provider(row.id))["status"] == st.FAILED:
             failed += 1
     return {"requeued": requeued, "failed": failed}
 

@@ -1,6 +1,8 @@
 """Purchase, expiry and sweeper jobs: idempotent, status-guarded, refunding exactly once."""
 
 import datetime
+import threading
+import time
 from decimal import Decimal
 
 from rq import SimpleWorker
@@ -32,10 +34,10 @@ def status(activation_id: int) -> str:
 def test_a_purchase_job_run_twice_buys_once(app, make_user):
     account = make_user()
     activation_id = pending_activation(app, account)
-    assert tasks.purchase(activation_id) == "WAITING"
+    assert tasks.purchase(activation_id)["status"] == "WAITING"
     with db.connection_context():
         first = Activation.get_by_id(activation_id)
-    assert tasks.purchase(activation_id) == "skipped"
+    assert tasks.purchase(activation_id)["status"] == "skipped"
     with db.connection_context():
         second = Activation.get_by_id(activation_id)
     assert (first.provider_ref, first.phone_number) == (second.provider_ref, second.phone_number)
@@ -60,12 +62,41 @@ def test_no_numbers_anywhere_fails_the_purchase_and_refunds_exactly_once(app, ma
     app.config["SIMULATOR_NO_NUMBERS_RATE"] = 1.0
     routing.reset_caches()
     activation_id = pending_activation(app, account)
-    assert tasks.purchase(activation_id) == "FAILED"
-    assert tasks.purchase(activation_id) == "skipped"
+    assert tasks.purchase(activation_id)["status"] == "FAILED"
+    assert tasks.purchase(activation_id)["status"] == "skipped"
     with db.connection_context():
         assert lifecycle.sweep_stuck(now=datetime.datetime(2100, 1, 1)) == {"requeued": 0, "failed": 0}
     assert refunds(activation_id) == 1
     assert balance(account) == Decimal("10.00")
+    assert_ledger_exact(account)
+
+
+def test_a_purchase_answered_from_its_jobs_outcome_is_the_row_a_read_gives(app, make_user):
+    """The web waits on a real worker and renders what the job recorded, without reading it
+    back: the answer must be exactly what a GET of the row answers."""
+    account = make_user()
+    app.config.update(RQ_ASYNC=True, PURCHASE_WAIT_SECONDS=10)
+    answers = []
+
+    def post():
+        body = {"serviceCode": "wa", "countryIso": "TR"}
+        answers.append(app.test_client().post("/api/v1/activations", json=body, headers=account.headers))
+
+    buyer = threading.Thread(target=post)
+    buyer.start()
+    queue = get_queue(QueueNames.PURCHASES)
+    deadline = time.monotonic() + 10
+    while queue.count == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    app.config["ACTIVATION_LIFETIME_SECONDS"] = 7200  # the job sets a later expiry than the insert did
+    SimpleWorker([queue], connection=get_redis(), serializer=queue.serializer).work(burst=True)
+    buyer.join(10)
+    answer = answers[0]
+    assert answer.status_code == 201 and answer.json["status"] == "WAITING" and answer.json["sms"] == []
+    read = app.test_client().get(f"/api/v1/activations/{answer.json['id']}", headers=account.headers)
+    assert answer.json == read.json
+    expires = datetime.datetime.fromisoformat(answer.json["expiresAt"].replace("Z", "+00:00"))
+    assert expires - datetime.datetime.now(datetime.UTC) > datetime.timedelta(seconds=7000)
     assert_ledger_exact(account)
 
 
