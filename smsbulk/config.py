@@ -19,6 +19,7 @@
 | PROVIDER_TIMEOUT_SECONDS | 10 | connect and read timeout of every call to an upstream provider |
 | PROVIDER_BREAKER_THRESHOLD | 5 | this many upstream failures in a row open a provider's circuit |
 | PROVIDER_BREAKER_COOLDOWN_SECONDS | 60 | an open circuit lets one trial call through after this long |
+| PROVIDER_HEALTH_CACHE_SECONDS | 1 | a process re-reads the circuits of other processes' providers at most this often |
 | LATE_SMS_RECHECK_SECONDS | 60 | an activation refunded here is polled once more this long after, for late codes |
 """
 
@@ -49,6 +50,7 @@ class Config:
         self.PROVIDER_TIMEOUT_SECONDS = float(env.get("PROVIDER_TIMEOUT_SECONDS", "10"))
         self.PROVIDER_BREAKER_THRESHOLD = _env_int("PROVIDER_BREAKER_THRESHOLD", 5)
         self.PROVIDER_BREAKER_COOLDOWN_SECONDS = _env_int("PROVIDER_BREAKER_COOLDOWN_SECONDS", 60)
+        self.PROVIDER_HEALTH_CACHE_SECONDS = float(env.get("PROVIDER_HEALTH_CACHE_SECONDS", "1"))
         self.LATE_SMS_RECHECK_SECONDS = _env_int("LATE_SMS_RECHECK_SECONDS", 60)
         self.RQ_ASYNC = True
 
@@ -74,4 +76,5 @@ class TestConfig(Config):
         self.SIMULATOR_SMS_DELAY_SECONDS = 0.0
         self.CANCEL_LOCK_SECONDS = 0
         self.KEY_CACHE_SECONDS = 0.0
+        self.PROVIDER_HEALTH_CACHE_SECONDS = 0.0
         self.WTF_CSRF_ENABLED = False

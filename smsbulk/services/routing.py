@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from decimal import Decimal
 
 from flask import current_app
@@ -18,7 +19,7 @@ from ..extensions import get_redis
 from ..models import Price, Provider
 from ..providers import build_adapter
 from ..providers.base import ProviderAdapter
-from ..providers.breaker import Breaker
+from ..providers.breaker import Breaker, Health
 from . import catalog
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 # never share an adapter.
 _adapters: dict[tuple[str, int], tuple[tuple, ProviderAdapter]] = {}
 _lock = threading.Lock()
+# (instance, provider id) -> (when it goes stale, circuit open, failures counted): see health().
+_health: dict[tuple[str, int], tuple[float, bool, bool]] = {}
 
 
 def _country_codes() -> dict[int, str]:
@@ -56,8 +59,38 @@ def breaker() -> Breaker:
 def report(provider: Provider, exc: BaseException | None, counting: bool = True) -> None:
     """Feed the outcome of one upstream call to the provider's circuit breaker (counting: see
     Breaker.record; an offer from candidates() knows it as offer.failures_counted)."""
+    if exc is not None or counting:  # the breaker's state changes: this process reads it afresh
+        _health.pop((current_app.config["DATABASE_URL"], provider.id), None)
     if breaker().record(provider.id, exc, counting):
         log.warning("circuit of provider %s opened after repeated failures", provider.name)
+
+
+def health(provider_ids) -> Health:
+    """The circuits of these providers, read from Redis at most every PROVIDER_HEALTH_CACHE_SECONDS
+    by each process.
+
+    A purchase reads them twice (quote and job) and each read is a round trip, which costs a
+    Gunicorn or RQ worker more than the SQL of the offers. A circuit this process opens or
+    resets is read afresh at once (report()); one another process opened is seen within the
+    cache time, and until then a quote may still include it: its purchase then costs a failed
+    call and fails over, as for any provider that fails between quote and job. Likewise a
+    failure another process counted is reset by a success here once this process has seen it."""
+    config = current_app.config
+    ttl, instance = config["PROVIDER_HEALTH_CACHE_SECONDS"], config["DATABASE_URL"]
+    ids = sorted(set(provider_ids))
+    now = time.monotonic()
+    if ttl > 0:
+        known = [_health.get((instance, provider_id)) for provider_id in ids]
+        if all(entry is not None and entry[0] > now for entry in known):
+            return Health(
+                open={provider_id for provider_id, entry in zip(ids, known, strict=True) if entry[1]},
+                counting={provider_id for provider_id, entry in zip(ids, known, strict=True) if entry[2]},
+            )
+    fresh = breaker().health(ids)
+    if ttl > 0:
+        for provider_id in ids:
+            _health[(instance, provider_id)] = (now + ttl, provider_id in fresh.open, provider_id in fresh.counting)
+    return fresh
 
 
 def candidates(service: str, country_id: int, operator: str, max_cost: Decimal | None = None) -> list[Price]:
@@ -76,10 +109,10 @@ def candidates(service: str, country_id: int, operator: str, max_cost: Decimal |
         params.append(Price.cost.db_value(max_cost))
     name = f"offers{'-by-operator' if operator else ''}{'-max-cost' if max_cost is not None else ''}"
     offers = compiled_rows(name, lambda: _offers(service, country_id, operator, max_cost), *params)
-    health = breaker().health(offer.provider_id for offer in offers)
+    circuits = health(offer.provider_id for offer in offers)
     for offer in offers:
-        offer.failures_counted = offer.provider_id in health.counting
-    return [offer for offer in offers if offer.provider_id not in health.open]
+        offer.failures_counted = offer.provider_id in circuits.counting
+    return [offer for offer in offers if offer.provider_id not in circuits.open]
 
 
 def _offers(service: str, country_id: int, operator: str | None, max_cost: Decimal | None):
@@ -97,7 +130,8 @@ def _offers(service: str, country_id: int, operator: str | None, max_cost: Decim
 
 
 def reset_caches() -> None:
-    """Forget adapters and the reference tables (tests use a fresh database each time)."""
+    """Forget adapters, circuits and the reference tables (tests use a fresh database each time)."""
     with _lock:
         _adapters.clear()
+    _health.clear()
     catalog.reference.clear()

@@ -191,3 +191,32 @@ def test_the_catalogue_leaves_out_prices_of_a_provider_whose_circuit_is_open(cli
         for _ in range(routing.breaker().threshold):
             routing.breaker().record_failure(simulator.id)
     assert client.get(url, headers=account.headers).json == []
+
+
+def test_circuits_are_read_once_per_cache_time_and_at_once_after_a_change_here(app):
+    from smsbulk.models import Provider
+    from smsbulk.services import routing
+
+    app.config["PROVIDER_HEALTH_CACHE_SECONDS"] = 0.3
+    redis = get_redis()
+    with db.connection_context():
+        simulator = Provider.get(Provider.kind == "simulator")
+
+    def mgets() -> int:
+        return redis.info("commandstats").get("cmdstat_mget", {"calls": 0})["calls"]
+
+    before = mgets()
+    assert routing.health([simulator.id]).open == set()
+    assert routing.health([simulator.id]).open == set()  # within the cache time: no round trip
+    assert mgets() == before + 1
+    redis.set(f"breaker:{simulator.id}:open", 1, ex=60)  # another process opens the circuit
+    assert routing.health([simulator.id]).open == set()  # not seen yet
+    time.sleep(0.35)
+    assert routing.health([simulator.id]).open == {simulator.id}  # seen after the cache time
+    redis.delete(f"breaker:{simulator.id}:open")
+    time.sleep(0.35)
+    assert routing.health([simulator.id]).counting == set()
+    routing.report(simulator, RetryableProviderError("down"))  # a failure counted here ...
+    assert routing.health([simulator.id]).counting == {simulator.id}  # ... is seen at once
+    routing.report(simulator, None, counting=True)
+    assert routing.health([simulator.id]).counting == set()
