@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Mapping
+import types
+from collections.abc import Callable, Mapping
 
 from flask import Flask, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
@@ -13,8 +15,26 @@ from .config import Config
 log = logging.getLogger(__name__)
 
 
+class SMSBulk(Flask):
+    """Flask, remembering which functions are coroutine functions.
+
+    Flask asks it of every hook, view and flask-smorest wrapper on every request (18 times for a
+    purchase), through `inspect`; the answer for a given function never changes."""
+
+    _coroutine: dict[types.FunctionType, bool] = {}
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        function = getattr(func, "__func__", func)  # a bound method: its function
+        if type(function) is not types.FunctionType:
+            return super().ensure_sync(func)
+        is_coroutine = self._coroutine.get(function)
+        if is_coroutine is None:
+            is_coroutine = self._coroutine[function] = inspect.iscoroutinefunction(function)
+        return self.async_to_sync(func) if is_coroutine else func
+
+
 def create_app(config: Mapping | None = None) -> Flask:
-    app = Flask(__name__)
+    app = SMSBulk(__name__)
     app.config.from_object(Config())
     if config:
         app.config.update(config)
@@ -41,6 +61,9 @@ class CookieSessions(SecureCookieSessionInterface):
     it would from Flask."""
 
     def open_session(self, app: Flask, request):
+        # The raw header first: parsing the cookies of every request costs more than this.
+        if self.get_cookie_name(app) not in request.environ.get("HTTP_COOKIE", ""):
+            return self.session_class()
         if not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
