@@ -40,6 +40,22 @@ def redis_for(redis_url: str | None, database_url: str) -> redis.Redis:
         return client
 
 
+_threads = threading.local()
+
+
 def get_redis() -> redis.Redis:
+    """This thread's client of the app's Redis: it keeps one connection of the process's pool.
+
+    A pooled client checks a connection out and back in for every command (two getpid calls
+    and a poll for stale data), about a quarter of a command's cost; a thread runs one command
+    at a time anyway. Pipelines still take their connection from the pool. After a fork the
+    child makes its own clients (the pool resets itself there)."""
     cfg = current_app.config
-    return redis_for(cfg["REDIS_URL"], cfg["DATABASE_URL"])
+    shared = redis_for(cfg["REDIS_URL"], cfg["DATABASE_URL"])
+    if getattr(_threads, "pid", None) != os.getpid():
+        _threads.pid, _threads.clients = os.getpid(), {}
+    client = _threads.clients.get(id(shared))
+    if client is None:
+        client = redis.Redis(connection_pool=shared.connection_pool, single_connection_client=True)
+        _threads.clients[id(shared)] = client
+    return client
