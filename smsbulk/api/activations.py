@@ -46,7 +46,7 @@ class ActivationById(MethodView):
     @errors(404)
     def get(self, activation_id):
         """One activation with its SMS"""
-        return activations.get_for_owner(g.caller.user_id, activation_id)
+        return activations.shown_for_owner(g.caller.user_id, activation_id)
 
 
 def _action(name: str, service_call, summary: str):

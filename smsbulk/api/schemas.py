@@ -57,7 +57,11 @@ class ActivationSchema(Schema):
             return _SMS_LIST.dump(known)
         # A status poll reads this: the SELECT is compiled once and the list schema built once.
         messages = compiled_rows(
-            "messages-of", lambda: Sms.select().where(Sms.activation == activation.id).order_by(Sms.id), activation.id
+            "messages-of",
+            lambda: (
+                Sms.select(Sms.text, Sms.code, Sms.received_at).where(Sms.activation == activation.id).order_by(Sms.id)
+            ),
+            activation.id,
         )
         return _SMS_LIST.dump(messages)
 

@@ -166,6 +166,28 @@ def get_for_owner(user_id: int, activation_id: str | int) -> Activation:
     return _owned(user_id, activation_id, "activation", Activation.select)
 
 
+# What an answer about an activation shows (the REST API's ActivationSchema): a status poll over
+# REST reads these, not the whole row (each datetime column costs a parse on SQLite).
+SHOWN = (
+    Activation.id,
+    Activation.public_id,
+    Activation.phone_number,
+    Activation.status,
+    Activation.user_cost,
+    Activation.service,
+    Activation.country,
+    Activation.operator,
+    Activation.sms_code,
+    Activation.created_at,
+    Activation.expires_at,
+)
+
+
+def shown_for_owner(user_id: int, activation_id: str | int) -> Activation:
+    """get_for_owner() reading only the columns its answer shows (SHOWN)."""
+    return _owned(user_id, activation_id, "shown", lambda: Activation.select(*SHOWN))
+
+
 def status_for_owner(user_id: int, activation_id: str | int) -> Activation:
     """get_for_owner() reading only the status and the code: all a status poll answers with."""
     return _owned(user_id, activation_id, "status", lambda: Activation.select(Activation.status, Activation.sms_code))
