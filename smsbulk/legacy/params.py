@@ -74,6 +74,9 @@ class Params:
 
 def _pairs(request):
     yield from request.args.items(multi=True)
+    environ = request.environ
+    if environ.get("CONTENT_LENGTH", "") in ("", "0") and "HTTP_TRANSFER_ENCODING" not in environ:
+        return  # no body (a poll's GET): werkzeug's form parsing costs more than the rest of this
     try:
         yield from request.form.items(multi=True)
     except HTTPException as exc:  # a body over the form size limit
