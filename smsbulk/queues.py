@@ -76,11 +76,10 @@ def enqueue_new_purchase(activation_id: int) -> Job:
     """The purchase job of an activation just inserted, whose id no job can have taken: no
     uniqueness check, and RQ's writes (the queue's registration, the job, the push) go out in
     one pipeline - one round trip instead of two on every purchase."""
-    queue = get_queue(QueueNames.PURCHASES)
     if not current_app.config.get("RQ_ASYNC", True):
         return enqueue_purchase(activation_id)  # inline: RQ runs it before a pipeline could save it
     with get_redis().pipeline() as pipe:
-        job = queue.enqueue(
+        job = get_queue(QueueNames.PURCHASES).enqueue(
             JOB_FUNCS["purchase"], activation_id, job_id=f"purchase-{activation_id}", pipeline=pipe, **PURCHASE_OPTIONS
         )
         pipe.execute()

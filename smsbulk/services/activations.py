@@ -152,7 +152,7 @@ def _wait_for_job(activation_id: int, job: Job | None) -> dict | None:
 
 
 def by_id(activation_id: int) -> Activation:
-    """One activation by its number, through the compiled SELECT (a purchase reads it twice)."""
+    """One activation by its number, through the compiled SELECT."""
     found = compiled_rows(
         "activation-by-id", lambda: Activation.select().where(Activation.id == activation_id), activation_id
     )
