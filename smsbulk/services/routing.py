@@ -59,9 +59,10 @@ def breaker() -> Breaker:
 def report(provider: Provider, exc: BaseException | None, counting: bool = True) -> None:
     """Feed the outcome of one upstream call to the provider's circuit breaker (counting: see
     Breaker.record; an offer from candidates() knows it as offer.failures_counted)."""
-    if exc is not None or counting:  # the breaker's state changes: this process reads it afresh
+    opened = breaker().record(provider.id, exc, counting)
+    if exc is not None or counting:  # the breaker's state changed: this process reads it afresh
         _health.pop((current_app.config["DATABASE_URL"], provider.id), None)
-    if breaker().record(provider.id, exc, counting):
+    if opened:
         log.warning("circuit of provider %s opened after repeated failures", provider.name)
 
 
