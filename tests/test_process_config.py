@@ -46,3 +46,70 @@ def test_the_access_log_never_shows_query_strings_where_legacy_keys_travel():
     settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert "%(U)s" in settings["access_log_format"]
     assert "%(r)s" not in settings["access_log_format"] and "%(q)s" not in settings["access_log_format"]
+
+
+def _gunicorn(port: int, **env: str):
+    import os
+    import subprocess
+    import sys
+
+    command = [str(Path(sys.executable).parent / "gunicorn"), "loadtests.bench_app:app", "--config", "gunicorn.conf.py"]
+    environment = {**os.environ, "BIND_HOST": "127.0.0.1", "PORT": str(port), "ACCESS_LOG": "", **env}
+    return subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _wait_until_served(port: int, process) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read().decode()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("gunicorn did not start")
+
+
+def test_each_web_process_takes_its_share_of_a_burst_of_kept_alive_connections():
+    """Connections opened at once land on both processes (SO_REUSEPORT), not all on the first to wake."""
+    import http.client
+    import socket
+
+    from loadtests.stack import free_port
+
+    port = free_port()
+    server = _gunicorn(port, WEB_CONCURRENCY="2")
+    try:
+        _wait_until_served(port, server)
+        pids = set()
+        for _ in range(5):  # 5 bursts of 16: the chance that one process takes all 80 is 2**-79
+            burst = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+            for sock in burst:
+                connection = http.client.HTTPConnection("127.0.0.1", port)
+                connection.sock = sock
+                connection.request("GET", "/pid")
+                pids.add(connection.getresponse().read())
+                connection.close()
+        assert len(pids) == 2
+    finally:
+        server.terminate()
+        server.wait(15)
+
+
+def test_a_second_server_on_a_served_port_refuses_to_start():
+    from loadtests.stack import free_port
+
+    port = free_port()
+    first = _gunicorn(port, WEB_CONCURRENCY="1")
+    try:
+        _wait_until_served(port, first)
+        second = _gunicorn(port, WEB_CONCURRENCY="1")
+        output, _ = second.communicate(timeout=20)
+        assert second.returncode != 0
+        assert b"address already in use" in output
+    finally:
+        first.terminate()
+        first.wait(15)
