@@ -16,6 +16,9 @@
 | SIMULATOR_NO_NUMBERS_RATE | 0 | share of simulator purchases answered "no numbers" |
 | SIMULATOR_ERROR_RATE | 0 | share of simulator purchases answered with an upstream error |
 | KEY_CACHE_SECONDS | 5 | a revoked key stops working within this many seconds |
+| QUOTA_SYNC_SECONDS | 0.1 | a process adds what it admitted to the shared quota counters this often (0: always) |
+| QUOTA_LOCAL_BATCH | 20 | requests of one key a process admits on its own between two syncs |
+| QUOTA_EXACT_MARGIN | 1000 | this close to its quota, a key's every request is checked in Redis |
 | PROVIDER_TIMEOUT_SECONDS | 10 | connect and read timeout of every call to an upstream provider |
 | PROVIDER_BREAKER_THRESHOLD | 5 | this many upstream failures in a row open a provider's circuit |
 | PROVIDER_BREAKER_COOLDOWN_SECONDS | 60 | an open circuit lets one trial call through after this long |
@@ -47,6 +50,9 @@ class Config:
         self.SIMULATOR_NO_NUMBERS_RATE = float(env.get("SIMULATOR_NO_NUMBERS_RATE", "0"))
         self.SIMULATOR_ERROR_RATE = float(env.get("SIMULATOR_ERROR_RATE", "0"))
         self.KEY_CACHE_SECONDS = float(env.get("KEY_CACHE_SECONDS", "5"))
+        self.QUOTA_SYNC_SECONDS = float(env.get("QUOTA_SYNC_SECONDS", "0.1"))
+        self.QUOTA_LOCAL_BATCH = _env_int("QUOTA_LOCAL_BATCH", 20)
+        self.QUOTA_EXACT_MARGIN = _env_int("QUOTA_EXACT_MARGIN", 1000)
         self.PROVIDER_TIMEOUT_SECONDS = float(env.get("PROVIDER_TIMEOUT_SECONDS", "10"))
         self.PROVIDER_BREAKER_THRESHOLD = _env_int("PROVIDER_BREAKER_THRESHOLD", 5)
         self.PROVIDER_BREAKER_COOLDOWN_SECONDS = _env_int("PROVIDER_BREAKER_COOLDOWN_SECONDS", 60)

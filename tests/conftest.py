@@ -10,7 +10,7 @@ import tempfile
 import pytest
 import redis as redis_lib
 
-from smsbulk import auth, create_app
+from smsbulk import auth, create_app, quota
 from smsbulk.config import TestConfig
 from smsbulk.db import open_database
 from smsbulk.extensions import db
@@ -108,6 +108,7 @@ def app(tmp_path, redis_url, request):
         shutil.copy(request.getfixturevalue("seeded_sqlite"), path)
         app = _make_app(f"sqlite:///{path}", redis_url)
     auth._cache.clear()
+    quota.reset()
     routing.reset_caches()
     with app.app_context():
         yield app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, jsonify, request
 
-from .. import auth
+from .. import auth, quota
 from ..errors import DomainError
 from ..extensions import get_redis
 from ..models import User
@@ -28,7 +28,7 @@ def key_from_request() -> str | None:
 def authenticate_and_count() -> None:
     caller = auth.authenticate(key_from_request(), current_app.config["KEY_CACHE_SECONDS"])
     g.caller = caller
-    g.usage = auth.count_request(get_redis(), caller)
+    g.usage = quota.count_request(get_redis(), caller)
     g.user = User(id=caller.user_id)  # a reference for queries, loaded lazily if ever needed
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 
-from .. import auth
+from .. import auth, quota
 from ..errors import DomainError
 from ..extensions import get_redis
 from . import catalog_views, protocol, unavailable, views  # noqa: F401 - importing registers their actions
@@ -50,7 +50,7 @@ def authenticate_and_count() -> None:
     """The same key check and daily quota as REST: every authenticated call counts."""
     g.legacy_params = Params.from_request(request)
     g.caller = auth.authenticate(key_from_request(g.legacy_params), current_app.config["KEY_CACHE_SECONDS"])
-    g.usage = auth.count_request(get_redis(), g.caller)
+    g.usage = quota.count_request(get_redis(), g.caller)
 
 
 @bp.route(PATH, methods=["GET", "POST"])

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import auth
+from .. import auth, quota
 from ..errors import BadRequest, KeyLimitReached, NotFound
 from ..extensions import db
 from ..models import ApiKey, User, Wallet
@@ -85,7 +85,7 @@ def keys_of(user: User):
     return ApiKey.select().where(ApiKey.user == user).order_by(ApiKey.id)
 
 
-def key_status(caller: auth.Caller, usage: auth.Usage) -> dict:
+def key_status(caller: auth.Caller, usage: quota.Usage) -> dict:
     key = ApiKey.get_by_id(caller.key_id)
     return {
         "name": key.name,

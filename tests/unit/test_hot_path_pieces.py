@@ -10,7 +10,7 @@ from decimal import Decimal
 import peewee
 import pytest
 
-from smsbulk import auth
+from smsbulk import auth, quota
 from smsbulk.compiled import column_params, compiled_insert, compiled_rowcount, compiled_rows
 from smsbulk.db import open_database
 from smsbulk.errors import UnknownCountry, UnknownService
@@ -103,8 +103,8 @@ def test_every_database_url_is_served_by_a_pool_whose_url_settings_win():
 def test_a_quota_counter_lives_until_an_hour_after_the_reset(conn, make_user):
     account = make_user(quota=5)
     caller = auth.authenticate(account.key, 0)
-    usage = auth.count_request(get_redis(), caller)
-    day = auth.quota_day()
+    usage = quota.count_request(get_redis(), caller)
+    day = quota.quota_day()
     ttl = get_redis().ttl(f"quota:{caller.key_id}:{day.suffix}")
     until_reset = (day.reset_at - datetime.datetime.now(datetime.UTC)).total_seconds()
     assert until_reset + 3600 - 5 <= ttl <= until_reset + 3601  # EXPIREAT is to the second
@@ -116,8 +116,8 @@ def test_the_quota_script_is_loaded_again_after_a_redis_script_flush(conn, make_
     account = make_user(quota=5)
     caller = auth.authenticate(account.key, 0)
     get_redis().script_flush()
-    assert auth.count_request(get_redis(), caller).used == 1
-    assert auth.count_request(get_redis(), caller).used == 2
+    assert quota.count_request(get_redis(), caller).used == 1
+    assert quota.count_request(get_redis(), caller).used == 2
 
 
 def test_api_answers_set_no_session_cookie(client, make_user):
