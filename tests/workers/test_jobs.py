@@ -156,3 +156,14 @@ def test_a_late_code_after_a_refund_is_recorded_but_not_charged(app, client, mak
     assert balance(account) == Decimal("10.00")
     assert refunds(bought.json["legacyId"]) == 1
     assert_ledger_exact(account)
+
+
+def test_a_purchase_whose_job_has_not_run_after_the_whole_wait_answers_pending(client, app, make_user):
+    """The wait is a blocking read as long as PURCHASE_WAIT_SECONDS (5 s by default): the Redis
+    connection must not time out first (that was a retried TimeoutError and a 500, 15 s later)."""
+    account = make_user()
+    app.config.update(RQ_ASYNC=True, PURCHASE_WAIT_SECONDS=5)  # the job is queued, and no worker runs it
+    started = time.monotonic()
+    answer = client.post("/api/v1/activations", json={"serviceCode": "wa", "countryIso": "TR"}, headers=account.headers)
+    assert answer.status_code == 202 and answer.json["status"] == "PENDING"
+    assert 4.5 < time.monotonic() - started < 8
