@@ -31,8 +31,14 @@ IN_FLIGHT_SECONDS = 90
 ATTEMPT_TTL = 24 * 3600
 
 
+# What a purchase job needs of the row it claims: the order (the rest would be read and parsed
+# for nothing - datetimes cost a parse each on SQLite).
+ORDER = (Activation.id, Activation.service, Activation.country, Activation.operator, Activation.user_cost)
+
+
 def claim(activation_id: int) -> Activation | None:
-    """The status guard: only one run may work on a PENDING activation."""
+    """The status guard: only one run may work on a PENDING activation. The claimed row holds
+    its ORDER columns only."""
     now = utcnow()
     claimed = compiled_rows(
         "claim-purchase",
@@ -41,7 +47,7 @@ def claim(activation_id: int) -> Activation | None:
             .where(
                 (Activation.id == activation_id) & (Activation.status == st.PENDING) & Activation.claimed_at.is_null()
             )
-            .returning(*Activation._meta.sorted_fields)
+            .returning(*ORDER)
         ),
         now,
         1,
