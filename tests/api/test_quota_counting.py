@@ -1,6 +1,5 @@
 """The daily quota counted per process and synced to Redis (smsbulk/quota.py), on a real Redis."""
 
-import multiprocessing
 import os
 
 import pytest
@@ -11,7 +10,7 @@ import redis.retry
 from smsbulk import auth, quota
 from smsbulk.errors import QuotaExceeded
 from smsbulk.extensions import get_redis
-from tests.api.test_auth_and_quota import _hammer
+from tests.api.test_auth_and_quota import admitted_when_processes_race
 
 
 def counter(account) -> int:
@@ -102,19 +101,7 @@ def test_a_forked_child_does_not_send_its_parents_pending_counts(app, conn, make
 
 def test_above_the_margin_the_quota_still_holds_when_processes_race(app, make_user):
     """4 processes, each admitting up to 5 of the key's requests on its own between syncs."""
-    from smsbulk.extensions import db
-
     account = make_user(quota=150)
-    db.close()
-    db.close_all()  # children must not share the parent's connections, pooled ones included
     config = {**app.config, "QUOTA_SYNC_SECONDS": 0.01, "QUOTA_LOCAL_BATCH": 5, "QUOTA_EXACT_MARGIN": 100}
-    ctx = multiprocessing.get_context("fork")
-    results = ctx.Queue()
-    workers = [ctx.Process(target=_hammer, args=(config, account.key, 60, results)) for _ in range(4)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-        assert worker.exitcode == 0
-    assert sum(results.get(timeout=5) for _ in workers) == 150
+    assert admitted_when_processes_race(config, account.key, 4, 60) == 150
     assert counter(account) == 150  # every admitted request reached Redis when its process exited
