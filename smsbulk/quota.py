@@ -196,6 +196,12 @@ class Counters:
                 if key in self.known:
                     self.known[key] = max(self.known[key], int(count))
 
+    def after_fork(self) -> None:
+        """A child starts with nothing to add, and with a lock of its own: another thread of the
+        parent may have held the parent's at the fork, and would never release it here."""
+        self._lock = threading.Lock()
+        self.reset()
+
     def pending_of(self, key: str) -> int:
         with self._lock:
             return self.pending.get(key, 0)
@@ -218,7 +224,7 @@ class Counters:
 
 
 _counters = Counters()
-os.register_at_fork(after_in_child=_counters.reset)  # a child starts with nothing to add
+os.register_at_fork(after_in_child=_counters.after_fork)
 atexit.register(_counters.flush_at_exit)
 
 
