@@ -72,7 +72,18 @@ def _create_and_seed() -> None:
 
 
 # Tables a test may change; the catalog (country, service) is seeded once and kept.
-MUTABLE = ("user", "wallet", "api_key", "key_daily_usage", "provider", "price", "activation", "sms", "ledger_entry")
+MUTABLE = (
+    "user",
+    "wallet",
+    "api_key",
+    "key_daily_usage",
+    "provider",
+    "price",
+    "activation",
+    "sms",
+    "ledger_entry",
+    "event",
+)
 _pg_ready = {"done": False}
 
 

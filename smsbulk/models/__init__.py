@@ -1,15 +1,30 @@
 from .activations import Activation, Sms
 from .catalog import Country, Price, Provider, Service
+from .events import Event
 from .ledger import LedgerEntry
 from .users import ApiKey, KeyDailyUsage, User, Wallet
 
-ALL_MODELS = (User, Wallet, ApiKey, KeyDailyUsage, Country, Service, Provider, Price, Activation, Sms, LedgerEntry)
+ALL_MODELS = (
+    User,
+    Wallet,
+    ApiKey,
+    KeyDailyUsage,
+    Country,
+    Service,
+    Provider,
+    Price,
+    Activation,
+    Sms,
+    LedgerEntry,
+    Event,
+)
 
 __all__ = [
     "ALL_MODELS",
     "Activation",
     "ApiKey",
     "Country",
+    "Event",
     "KeyDailyUsage",
     "LedgerEntry",
     "Price",

@@ -1,0 +1,37 @@
+import peewee
+
+from .activations import Activation
+from .base import BaseModel
+from .users import User
+
+# What happened to an account, step by step. Activation types follow its lifecycle; the others
+# record money and what the account (or an operator) did. Rentals, keys and webhooks add theirs.
+ACTIVATION_CREATED = "activation.created"
+NUMBER_ASSIGNED = "activation.number_assigned"
+SMS_RECEIVED = "activation.sms_received"
+ANOTHER_CODE_ASKED = "activation.another_code_asked"
+COMPLETED = "activation.completed"
+CANCELED = "activation.canceled"
+EXPIRED = "activation.expired"
+FAILED = "activation.failed"
+WITHDRAWN = "activation.withdrawn"
+REFUNDED = "activation.refunded"
+LEDGER_ENTRY = "ledger.entry"
+
+
+class Event(BaseModel):
+    """The append-only event log: the base of the events API, webhooks, waits and the audit trail.
+
+    `id` grows with every row, and one account's rows are committed in id order (each writer
+    holds the account's lock when it appends: services/events.py), so "the account's events
+    after id N" read once never misses a row that commits later. That read is an index range
+    scan on (user, id), as cheap at 10 million rows as at 10."""
+
+    id = peewee.BigAutoField()
+    user = peewee.ForeignKeyField(User, on_delete="CASCADE", index=False)
+    activation = peewee.ForeignKeyField(Activation, null=True, on_delete="CASCADE", index=False)
+    type = peewee.CharField(max_length=48)
+    payload = peewee.TextField(default="{}")  # JSON: what the REST API shows of the subject then
+
+    class Meta:
+        indexes = ((("user", "id"), False), (("activation", "id"), False))
