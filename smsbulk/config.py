@@ -15,6 +15,7 @@
 | SIMULATOR_SMS_DELAY_SECONDS | 5 | the simulator sends a code this long after purchase |
 | SIMULATOR_NO_NUMBERS_RATE | 0 | share of simulator purchases answered "no numbers" |
 | SIMULATOR_ERROR_RATE | 0 | share of simulator purchases answered with an upstream error |
+| SIMULATOR_RENT_SMS_INTERVAL_SECONDS | 60 | a number rented from the simulator gets an SMS this often (0: one) |
 | KEY_CACHE_SECONDS | 5 | a revoked key stops working within this many seconds |
 | QUOTA_SYNC_SECONDS | 0.1 | a process adds what it admitted to the shared quota counters this often (0: always) |
 | QUOTA_LOCAL_BATCH | 20 | requests of one key a process admits on its own between two syncs |
@@ -24,6 +25,10 @@
 | PROVIDER_BREAKER_COOLDOWN_SECONDS | 60 | an open circuit lets one trial call through after this long |
 | PROVIDER_HEALTH_CACHE_SECONDS | 1 | a process re-reads the circuits of other processes' providers at most this often |
 | LATE_SMS_RECHECK_SECONDS | 60 | an activation refunded here is polled once more this long after, for late codes |
+| RENT_PRICE_HOURS | 4,24,168,720 | rental lengths each provider is quoted for; others are priced from these |
+| RENT_MIN_HOURS | 1 | the shortest rental (one shorter than the shortest quoted length pays for that one) |
+| RENT_MAX_HOURS | 1344 | the longest rental, extensions included (8 weeks, as SMS-Activate) |
+| RENT_DEFAULT_HOURS | 4 | the length of a legacy rental that names none |
 """
 
 import os
@@ -49,6 +54,7 @@ class Config:
         self.SIMULATOR_SMS_DELAY_SECONDS = float(env.get("SIMULATOR_SMS_DELAY_SECONDS", "5"))
         self.SIMULATOR_NO_NUMBERS_RATE = float(env.get("SIMULATOR_NO_NUMBERS_RATE", "0"))
         self.SIMULATOR_ERROR_RATE = float(env.get("SIMULATOR_ERROR_RATE", "0"))
+        self.SIMULATOR_RENT_SMS_INTERVAL_SECONDS = float(env.get("SIMULATOR_RENT_SMS_INTERVAL_SECONDS", "60"))
         self.KEY_CACHE_SECONDS = float(env.get("KEY_CACHE_SECONDS", "5"))
         self.QUOTA_SYNC_SECONDS = float(env.get("QUOTA_SYNC_SECONDS", "0.1"))
         self.QUOTA_LOCAL_BATCH = _env_int("QUOTA_LOCAL_BATCH", 20)
@@ -58,6 +64,10 @@ class Config:
         self.PROVIDER_BREAKER_COOLDOWN_SECONDS = _env_int("PROVIDER_BREAKER_COOLDOWN_SECONDS", 60)
         self.PROVIDER_HEALTH_CACHE_SECONDS = float(env.get("PROVIDER_HEALTH_CACHE_SECONDS", "1"))
         self.LATE_SMS_RECHECK_SECONDS = _env_int("LATE_SMS_RECHECK_SECONDS", 60)
+        self.RENT_PRICE_HOURS = env.get("RENT_PRICE_HOURS", "4,24,168,720")
+        self.RENT_MIN_HOURS = _env_int("RENT_MIN_HOURS", 1)
+        self.RENT_MAX_HOURS = _env_int("RENT_MAX_HOURS", 1344)
+        self.RENT_DEFAULT_HOURS = _env_int("RENT_DEFAULT_HOURS", 4)
         self.RQ_ASYNC = True
 
         # flask-smorest

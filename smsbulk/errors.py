@@ -20,6 +20,10 @@ class DomainError(Exception):
     def legacy_answer(self) -> str:
         return self.legacy_token
 
+    def legacy_info(self) -> dict | None:
+        """The `info` object of a rent error's JSON (reference §4.4), where it has one."""
+        return None
+
     def to_dict(self) -> dict:
         return {"error": self.code, "message": self.message, **self.details}
 
@@ -142,6 +146,71 @@ class OperatorsNotFound(DomainError):
     message = "Unknown country: no operators"
 
 
+class RentalNotFound(DomainError):
+    # The protocol's INVALID_PHONE: "the number was not rented by you (wrong rental id)".
+    code, http_status, legacy_token = "rental_not_found", 404, "INVALID_PHONE"
+    message = "No such rental"
+
+
+class WrongRentalId(DomainError):
+    code, http_status, legacy_token = "invalid_rental_id", 400, "NO_ID_RENT"
+    message = "The rental id is missing or not a number"
+
+
+class InvalidRentHours(DomainError):
+    code, http_status, legacy_token = "invalid_rent_hours", 422, "INVALID_TIME"
+    message = "The rental length must be a whole number of hours within the allowed range"
+
+
+class MaxHoursExceeded(DomainError):
+    code, http_status, legacy_token = "max_hours_exceeded", 409, "MAX_HOURS_EXCEED"
+    message = "A rental cannot be held this long; maxHours is what may still be added"
+
+    def legacy_info(self) -> dict | None:
+        return {"max": self.details.get("maxHours", 0)}
+
+
+class ExtensionUnavailable(MaxHoursExceeded):
+    # The provider holding the number cannot extend it: no hour may be added (MAX_HOURS_EXCEED, max 0).
+    code, http_status = "extension_unavailable", 409
+    message = "The provider of this number cannot extend a rental"
+
+
+class RentalOver(DomainError):
+    code, http_status, legacy_token = "rental_over", 409, "RENT_DIE"
+    message = "The rental has ended"
+
+
+class RentalFinished(DomainError):
+    code, http_status, legacy_token = "rental_finished", 409, "ALREADY_FINISH"
+    message = "The rental is finished already"
+
+
+class RentalCanceled(DomainError):
+    code, http_status, legacy_token = "rental_canceled", 409, "ALREADY_CANCEL"
+    message = "The rental is cancelled already"
+
+
+class RentCancelWindowOver(DomainError):
+    code, http_status, legacy_token = "cancel_window_over", 409, "CANT_CANCEL"
+    message = "A rental can be cancelled only within 20 minutes of its start and before any SMS"
+
+
+class UnknownRentStatus(DomainError):
+    code, http_status, legacy_token = "unknown_rent_status", 422, "INCORECT_STATUS"  # sic: the protocol's token
+    message = "Unknown rental status code: 1 finishes, 2 cancels"
+
+
+class OutOfStock(DomainError):
+    code, http_status, legacy_token = "out_of_stock", 503, "OUT_OF_STOCK"
+    message = "No numbers to rent in this country"
+
+
+class ReactivationUnavailable(DomainError):
+    code, http_status, legacy_token = "reactivation_unavailable", 409, "RENEW_ACTIVATION_NOT_AVAILABLE"
+    message = "This number cannot be bought again now"
+
+
 class FeatureUnavailable(DomainError):
     """Rent, voice, forwarding and multi-service numbers: each answers its protocol token."""
 
@@ -154,4 +223,8 @@ class FeatureUnavailable(DomainError):
         self.http_status = http_status
 
 
-ERROR_TABLE: tuple[type[DomainError], ...] = tuple(DomainError.__subclasses__())
+def _every(cls: type[DomainError]) -> tuple[type[DomainError], ...]:
+    return tuple(sub for direct in cls.__subclasses__() for sub in (direct, *_every(direct)))
+
+
+ERROR_TABLE: tuple[type[DomainError], ...] = _every(DomainError)

@@ -83,6 +83,7 @@ MUTABLE = (
     "sms",
     "ledger_entry",
     "event",
+    "rent_price",
 )
 _pg_ready = {"done": False}
 
@@ -94,15 +95,16 @@ def _reset_postgres() -> None:
     """
     with db.connection_context():
         if not _pg_ready["done"]:
-            db.execute_sql("DROP TABLE IF EXISTS provider_seed, price_seed")
+            db.execute_sql("DROP TABLE IF EXISTS provider_seed, price_seed, rent_price_seed")
             db.drop_tables(ALL_MODELS, cascade=True)
             _create_and_seed()
             db.execute_sql("CREATE TABLE provider_seed AS SELECT * FROM provider")
             db.execute_sql("CREATE TABLE price_seed AS SELECT * FROM price")
+            db.execute_sql("CREATE TABLE rent_price_seed AS SELECT * FROM rent_price")
             _pg_ready["done"] = True
         tables = ", ".join(f'"{name}"' for name in MUTABLE)
         db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        for table in ("provider", "price"):
+        for table in ("provider", "price", "rent_price"):
             db.execute_sql(f'INSERT INTO "{table}" SELECT * FROM {table}_seed')
             db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM \"{table}\"))")
 

@@ -1,9 +1,9 @@
 from flask.views import MethodView
 
-from ..services import catalog
+from ..services import catalog, rent_pricing
 from .base import Blueprint
 from .docs import errors
-from .schemas import CountrySchema, PriceQuerySchema, PriceSchema, ServiceSchema
+from .schemas import CountrySchema, PriceQuerySchema, PriceSchema, RentPriceQuerySchema, RentPriceSchema, ServiceSchema
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/catalog", description="Countries, services and prices")
 
@@ -34,3 +34,14 @@ class Prices(MethodView):
     def get(self, query):
         """Best price and stock per service, country and operator"""
         return catalog.prices_for(query.get("service_code"), query.get("country_iso", query.get("country_id")))
+
+
+@blp.route("/rent-prices")
+class RentPrices(MethodView):
+    @blp.arguments(RentPriceQuerySchema(), location="query")
+    @blp.response(200, RentPriceSchema(many=True))
+    @errors(404, 422)
+    def get(self, query):
+        """Best rental price and stock per service (`full`: every service), country, operator and length"""
+        country = query.get("country_iso", query.get("country_id"))
+        return rent_pricing.catalogue(query.get("service_code"), country, query.get("hours"))

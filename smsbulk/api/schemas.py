@@ -116,6 +116,23 @@ class PriceSchema(Schema):
     stock = fields.Integer(required=True)
 
 
+class RentPriceQuerySchema(PriceQuerySchema):
+    hours = fields.Integer(
+        validate=validate.Range(1, 100000),
+        metadata={"description": "Price this length; without it, every quoted length"},
+    )
+
+
+class RentPriceSchema(Schema):
+    service_code = fields.String(attribute="service", required=True, metadata={"example": "full"})
+    country_id = fields.Integer(required=True)
+    country_iso = fields.Function(lambda offer: iso_of(offer.country_id), required=True)
+    operator = fields.String(required=True)
+    hours = fields.Integer(required=True, metadata={"example": 24})
+    price = Amount(attribute="user_price", required=True, metadata={**AMOUNT, "description": "What a rental costs now"})
+    stock = fields.Integer(required=True)
+
+
 class KeySchema(Schema):
     name = fields.String(required=True)
     prefix = fields.String(required=True)

@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from .. import auth, quota
 from ..errors import DomainError
 from ..extensions import get_redis
-from . import catalog_views, protocol, unavailable, views  # noqa: F401 - importing registers their actions
+from . import catalog_views, protocol, rent_views, unavailable, views  # noqa: F401 - importing registers their actions
 from .dispatch import handle
 from .params import Params
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..auth import Caller
 from ..errors import OperatorsNotFound, UnknownCountry
 from ..models import User
-from ..services import catalog, wallets
+from ..services import catalog, rent_pricing, wallets
 from . import params, protocol
 from .dispatch import action
 from .params import Params
@@ -53,7 +53,7 @@ def get_prices_verification(p: Params, caller: Caller) -> protocol.Answer:
 
 @action("getCountries")
 def get_countries(p: Params, caller: Caller) -> protocol.Answer:
-    return protocol.countries(catalog.countries())
+    return protocol.countries(*rent_pricing.countries_with_rentals())
 
 
 @action("getServicesList")

@@ -18,12 +18,16 @@ from werkzeug.exceptions import HTTPException
 from ..errors import (
     ActivationNotFound,
     BadRequest,
+    InvalidRentHours,
+    RentalNotFound,
     UnknownCountry,
+    UnknownRentStatus,
     UnknownService,
     UnknownStatusCode,
     WrongActivationId,
     WrongDate,
     WrongExceptionPhone,
+    WrongRentalId,
 )
 from ..models import Country, Service
 from ..money import to_money
@@ -34,6 +38,9 @@ TRUE = frozenset({"1", "true", "yes", "on"})
 MAX_LEGACY_ID = 2**31 - 1  # the official Java library parses ids with Integer.parseInt
 DEFAULT_COUNTRY = "0"  # the protocol's historical default when a client sends no country (§2)
 STATUS_CODES = frozenset({1, 3, 6, 8, -1})
+# The rental length: `rent_time` in the docs, `time` in the official Python module and LCozzoli,
+# `duration` at HeroSMS (reference §4.4); continueRentInfo names it `hours`.
+RENT_HOURS_NAMES = ("rent_time", "time", "duration", "hours")
 HISTORY_WINDOW = datetime.timedelta(days=30)
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _PHONE_PREFIX = re.compile(r"[0-9]{4,12}")
@@ -92,6 +99,35 @@ def activation_id(params: Params, *names: str) -> int:
     if number > MAX_LEGACY_ID:
         raise ActivationNotFound(id=text)
     return number
+
+
+def rental_id(params: Params) -> int:
+    """A rental's id: NO_ID_RENT when missing or not a number; beyond 2^31 no rental exists."""
+    text = params.get("id")
+    if text is None or not _DIGITS.fullmatch(text):
+        raise WrongRentalId(id=(text or "")[:40])
+    if int(text) > MAX_LEGACY_ID:
+        raise RentalNotFound(id=text)
+    return int(text)
+
+
+def rent_hours(params: Params, default: int | None) -> int | None:
+    """The rental length in hours under any of its names; INVALID_TIME if it is not a number.
+    Its bounds are a rule of the services, checked there."""
+    text = params.get(*RENT_HOURS_NAMES)
+    if text is None:
+        return default
+    if not _DIGITS.fullmatch(text):
+        raise InvalidRentHours(hours=text[:20])
+    return int(text)
+
+
+def rent_status_code(params: Params) -> int:
+    """setRentStatus: 1 finishes, 2 cancels; anything else is INCORECT_STATUS."""
+    text = params.get("status")
+    if text not in ("1", "2"):
+        raise UnknownRentStatus(status=(text or "")[:20])
+    return int(text)
 
 
 def country(params: Params, default: str | None = DEFAULT_COUNTRY) -> Country | None:

@@ -1,4 +1,4 @@
-"""Every token and answer format of the SMS-Activate protocol, and nowhere else.
+"""Every token and answer format of the SMS-Activate protocol, here and in protocol_rent.py (rent).
 
 Reference: shared/reference/sms-activate-protocol.md. Plain answers are byte-exact tokens
 without a newline (clients compare the whole body, §1.4); JSON answers are compact objects
@@ -108,7 +108,11 @@ def error(error: DomainError, shape: str = PLAIN) -> Answer:
     if shape == ACTIVATION_JSON:
         return as_json({"status": "error", "error": name}, error.http_status)
     if shape == RENT_JSON:
-        return as_json({"status": "error", "message": name, "error": name}, error.http_status)
+        body: dict[str, object] = {"status": "error", "message": name, "error": name}
+        info = error.legacy_info()
+        if info is not None:  # MAX_HOURS_EXCEED says how many hours may still be added (§4.4)
+            body["info"] = info
+        return as_json(body, error.http_status)
     return token(name, status=error.http_status)
 
 
@@ -317,10 +321,10 @@ def operators(by_country: dict[int, list[str]]) -> Answer:
     return as_json({"status": "success", "countryOperators": {str(k): v for k, v in by_country.items()}})
 
 
-def countries(rows) -> Answer:
-    """All eight fields the Swift client requires. We rent nothing and sell no multi-service
-    numbers (0); another SMS can be asked for everywhere (1). Names in Russian and Chinese are
-    not in our catalogue: the English name stands in."""
+def countries(rows, renting: set[int]) -> Answer:
+    """All eight fields the Swift client requires. `rent` is 1 where numbers can be rented now;
+    we sell no multi-service numbers (0); another SMS can be asked for everywhere (1). Names in
+    Russian and Chinese are not in our catalogue: the English name stands in."""
     body = {}
     for country in rows:
         body[str(country.id)] = {
@@ -330,7 +334,7 @@ def countries(rows) -> Answer:
             "chn": country.name,
             "visible": 1,
             "retry": 1,
-            "rent": 0,
+            "rent": int(country.id in renting),
             "multiService": 0,
         }
     return as_json(body)

@@ -16,7 +16,6 @@ from .params import Params
 
 # action -> (token, REST-equivalent status)
 RENT = {
-    "getRentServicesAndCountries": ("OUT_OF_STOCK", 503),
     "getRentNumber": ("NO_NUMBERS", 503),
     "getRentList": ("NO_NUMBERS", 404),
     "getRentStatus": ("NO_ID_RENT", 404),

@@ -2,6 +2,7 @@ from .activations import Activation, Sms
 from .catalog import Country, Price, Provider, Service
 from .events import Event
 from .ledger import LedgerEntry
+from .rentals import RentPrice
 from .users import ApiKey, KeyDailyUsage, User, Wallet
 
 ALL_MODELS = (
@@ -17,6 +18,7 @@ ALL_MODELS = (
     Sms,
     LedgerEntry,
     Event,
+    RentPrice,
 )
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "LedgerEntry",
     "Price",
     "Provider",
+    "RentPrice",
     "Service",
     "Sms",
     "User",

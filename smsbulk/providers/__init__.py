@@ -26,6 +26,7 @@ def _simulator(row, config: Mapping, connection, countries) -> ProviderAdapter:
         no_numbers_rate=config["SIMULATOR_NO_NUMBERS_RATE"],
         error_rate=config["SIMULATOR_ERROR_RATE"],
         name=row.name,
+        rent_sms_every=config["SIMULATOR_RENT_SMS_INTERVAL_SECONDS"],
     )
 
 

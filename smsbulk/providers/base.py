@@ -41,6 +41,10 @@ class AmbiguousPurchaseError(ProviderError):
     """The request may have bought a number (timeout after sending): never retry blindly."""
 
 
+class UnsupportedError(PermanentProviderError):
+    """The upstream's API has no such product (rentals, their extension, reactivation)."""
+
+
 @dataclass(frozen=True)
 class Purchase:
     ref: str  # the upstream's activation id
@@ -54,6 +58,8 @@ class Message:
     text: str
     code: str | None
     received_at: datetime.datetime
+    sender: str | None = None  # who sent it, where the upstream says (rentals show it)
+    service: str | None = None  # our service code, where the upstream says
 
 
 # Upstream states, as seen by `statuses()`.
@@ -67,6 +73,40 @@ FINISHED = "finished"  # the upstream considers it complete
 class Status:
     state: str
     messages: list[Message] = field(default_factory=list)
+
+
+# Upstream states of a rented number, as seen by `rent_statuses()`. FINISHED and CANCELED above
+# also apply: ended (its time ran out, or it was finished) and given back with a refund to us.
+ACTIVE = "active"  # held for us, receiving SMS
+REVOKED = "revoked"  # the upstream took it back before its end
+
+
+@dataclass
+class RentStatus:
+    state: str
+    messages: list[Message] = field(default_factory=list)
+    ends_at: datetime.datetime | None = None  # naive UTC, where the upstream says
+
+
+@dataclass(frozen=True)
+class Rented:
+    """A rented number, or an extension of one (the same ref, a later end)."""
+
+    ref: str  # the upstream's rental id
+    phone: str  # digits only, country code included
+    cost: Decimal  # what the upstream charged us for these hours
+    ends_at: datetime.datetime | None = None  # naive UTC, where the upstream says
+
+
+@dataclass(frozen=True)
+class RentQuote:
+    service: str  # our service code; "full" receives the SMS of every service
+    country_id: int
+    operator: str
+    hours: int
+    cost: Decimal  # for exactly these hours
+    stock: int
+    any_hours: bool = True  # False: the upstream rents exactly these hours, no other length
 
 
 @dataclass(frozen=True)
@@ -111,6 +151,46 @@ class ProviderAdapter(abc.ABC):
 
     @abc.abstractmethod
     def prices(self) -> list[Quote]: ...
+
+    # -- rentals and reactivation: where the upstream's API offers them ----------------------
+    # The defaults say plainly that it does not: UnsupportedError, or no rental offers at all.
+
+    def rent_prices(self, hours: list[int]) -> list[RentQuote]:
+        """Rental prices and stock; `hours` are the lengths to quote where any length can be
+        rented (an upstream with fixed lengths quotes its own, any_hours=False)."""
+        return []
+
+    def rent(
+        self, service: str, country_id: int, operator: str, hours: int, max_cost: Decimal | None, reference: str
+    ) -> Rented:
+        raise UnsupportedError(f"{self.kind} rents no numbers")
+
+    def rent_statuses(self, refs: list[str]) -> dict[str, RentStatus]:
+        """State and every SMS of many rentals; refs the upstream does not mention are left out."""
+        return {}
+
+    def extension_cost(self, ref: str, hours: int) -> Decimal:
+        raise UnsupportedError(f"{self.kind} cannot extend a rental")
+
+    def extend_rent(self, ref: str, hours: int, max_cost: Decimal | None) -> Rented:
+        raise UnsupportedError(f"{self.kind} cannot extend a rental")
+
+    def finish_rent(self, ref: str) -> None:
+        raise UnsupportedError(f"{self.kind} rents no numbers")
+
+    def cancel_rent(self, ref: str) -> None:
+        raise UnsupportedError(f"{self.kind} rents no numbers")
+
+    def reactivation_cost(self, ref: str, service: str, country_id: int, phone: str) -> Decimal:
+        """What a new activation on the number of a completed one costs us; UnsupportedError
+        where the upstream cannot, NoNumbersError where it cannot for this number now."""
+        raise UnsupportedError(f"{self.kind} cannot reactivate a number")
+
+    def reactivate(
+        self, ref: str, service: str, country_id: int, phone: str, max_cost: Decimal | None, reference: str
+    ) -> Purchase:
+        """A new activation on the same number for the same service: its own ref and cost."""
+        raise UnsupportedError(f"{self.kind} cannot reactivate a number")
 
     @abc.abstractmethod
     def balance(self) -> Decimal: ...

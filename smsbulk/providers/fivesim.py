@@ -9,26 +9,15 @@ itself, so there is no "send another code" call.
 
 from __future__ import annotations
 
-import csv
-import datetime
-import functools
-import hashlib
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import requests
 
 from .base import (
-    CANCELED,
-    FINISHED,
-    RECEIVED,
-    WAITING,
     AmbiguousPurchaseError,
-    Message,
     NoNumbersError,
     OutOfFundsError,
     PermanentProviderError,
@@ -40,13 +29,14 @@ from .base import (
     RetryableProviderError,
     Status,
 )
-from .fivesim_tables import COUNTRY_OVERRIDES, PRODUCTS
+from .fivesim_hosting import HostingActions
+from .fivesim_orders import OPEN_STATES, country_ids, country_slugs, order_status, purchase_of
+from .fivesim_tables import PRODUCTS
 from .http import DEFAULT_TIMEOUT, fetch, status_error, to_decimal
 
 __all__ = ["PAGE_SIZE", "PRODUCTS", "FiveSimProvider", "country_slugs"]
 
 DEFAULT_BASE_URL = "https://5sim.net"
-COUNTRIES_CSV = Path(__file__).resolve().parent.parent / "data" / "countries.csv"
 PAGE_SIZE = 100  # orders per page of the order list
 MAX_PAGES = 5  # beyond this, older refs are checked one by one
 CHECK_WORKERS = 8  # parallel /check calls for refs the order list did not show
@@ -71,83 +61,13 @@ ERRORS: dict[str, type[ProviderError]] = {
     "order has sms": PermanentProviderError,  # too late to cancel: the code was delivered
     "order no sms": PermanentProviderError,  # nothing to finish yet
     "hosting order": PermanentProviderError,  # not an activation
+    # Buying a number again (reuse): not for this number, or no longer.
+    "reuse not possible": NoNumbersError,
+    "reuse false": NoNumbersError,
+    "reuse expired": NoNumbersError,
 }
-
-# 5sim order status -> ours. 5sim's RECEIVED means "number handed out, waiting for
-# the SMS", not "SMS received".
-STATES: dict[str, str] = {
-    "PENDING": WAITING,
-    "RECEIVED": WAITING,
-    "CANCELED": CANCELED,  # refunded
-    "TIMEOUT": CANCELED,  # expired without SMS: refunded
-    "BANNED": CANCELED,  # number reported as used: refunded
-    "FINISHED": FINISHED,
-}
-OPEN_STATES = ("PENDING", "RECEIVED")  # a number still held for us
-
-
-def _default_slug(name: str) -> str:
-    return re.sub(r"[^a-z]", "", re.sub(r"\(.*?\)", "", name.lower()))
-
-
-@functools.cache
-def country_slugs() -> dict[int, str]:
-    """Our country id -> 5sim slug, for every country in countries.csv."""
-    with COUNTRIES_CSV.open(encoding="utf-8") as handle:
-        rows = csv.DictReader(line for line in handle if not line.startswith("#"))
-        slugs = {int(row["id"]): _default_slug(row["name_en"]) for row in rows}
-    return slugs | COUNTRY_OVERRIDES
-
-
-@functools.cache
-def _country_ids() -> dict[str, list[int]]:
-    ids: dict[str, list[int]] = {}
-    for country_id, slug in sorted(country_slugs().items()):
-        ids.setdefault(slug, []).append(country_id)
-    return ids
-
 
 SERVICES: dict[str, str] = {product: service for service, product in PRODUCTS.items()}
-
-
-def _when(sms: dict) -> datetime.datetime:
-    """When 5sim got the SMS, as naive UTC; now if it does not say."""
-    stamp = sms.get("created_at") or sms.get("date")
-    try:
-        moment = datetime.datetime.fromisoformat(str(stamp))
-    except ValueError:
-        return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
-    return moment
-
-
-def make_message(ref: str, sms: dict) -> Message:
-    """One SMS of an order. The order list and /check show the same SMS with the same
-    stamp and text, so a hash of those names it across polls and endpoints."""
-    text = str(sms.get("text") or "")
-    code = str(sms.get("code") or "").strip() or None
-    stamp = str(sms.get("created_at") or sms.get("date") or "")
-    digest = hashlib.sha256(f"{stamp}|{text}|{code}".encode()).hexdigest()[:16]
-    return Message(id=f"{ref}:{digest}", text=text or code or "", code=code, received_at=_when(sms))
-
-
-def order_status(order: dict) -> Status:
-    ref = str(order.get("id"))
-    messages = [make_message(ref, sms) for sms in order.get("sms") or [] if isinstance(sms, dict)]
-    state = STATES.get(str(order.get("status")).upper(), WAITING)
-    if messages and state in (WAITING, CANCELED):
-        # A code arrived, so the order is charged whatever 5sim calls it now; our side completes it.
-        state = RECEIVED
-    return Status(state, messages)
-
-
-def purchase_of(order: dict) -> Purchase:
-    return Purchase(
-        ref=str(int(order["id"])),
-        phone=re.sub(r"\D", "", str(order["phone"])),  # 5sim writes "+7..."
-        cost=to_decimal(order["price"]),
-    )
 
 
 def _answer_error(text: str, status: int, *, purchase: bool, label: str) -> ProviderError:
@@ -164,7 +84,7 @@ def _answer_error(text: str, status: int, *, purchase: bool, label: str) -> Prov
     return RetryableProviderError(f"{label}: unreadable answer")
 
 
-class FiveSimProvider(ProviderAdapter):
+class FiveSimProvider(HostingActions, ProviderAdapter):
     kind = "5sim"
 
     def __init__(
@@ -213,8 +133,9 @@ class FiveSimProvider(ProviderAdapter):
         if product is None or country is None:
             raise NoNumbersError(f"5sim sells no {service} numbers for country {country_id}")
         path = f"/v1/user/buy/activation/{country}/{operator or 'any'}/{product}"
+        # reuse=1: the number may be bought again for this product later (reactivate()).
         params = {"maxPrice": format(max_cost, "f")} if max_cost is not None else {}
-        order = self._get(path, purchase=True, **params)
+        order = self._get(path, purchase=True, reuse="1", **params)
         try:
             bought = purchase_of(order)
         except (KeyError, TypeError, ValueError) as exc:
@@ -253,18 +174,22 @@ class FiveSimProvider(ProviderAdapter):
     # -- status ------------------------------------------------------------------------
 
     def statuses(self, refs: list[str]) -> dict[str, Status]:
+        return {ref: order_status(order) for ref, order in self._orders(refs, "activation").items()}
+
+    def _orders(self, refs: list[str], category: str) -> dict[str, dict]:
+        """Our orders of a category by ref: from the order list, then one by one for the rest."""
         if not refs:
             return {}
-        listed = self._listed_orders(set(refs))
-        answer = {ref: order_status(listed[ref]) for ref in refs if ref in listed}
+        listed = self._listed_orders(set(refs), category)
+        answer = {ref: listed[ref] for ref in refs if ref in listed}
         missing = [ref for ref in refs if ref not in listed]
         if missing:
             with ThreadPoolExecutor(max_workers=min(CHECK_WORKERS, len(missing))) as pool:
                 checked = list(pool.map(self._check, missing))
-            answer.update({ref: status for ref, status in zip(missing, checked, strict=True) if status})
+            answer.update({ref: order for ref, order in zip(missing, checked, strict=True) if order})
         return answer
 
-    def _listed_orders(self, refs: set[str]) -> dict[str, dict]:
+    def _listed_orders(self, refs: set[str], category: str) -> dict[str, dict]:
         """Our orders from the order list, newest first, in as few pages as it takes.
 
         Paging stops when every ref was seen, the list ends, or it has gone below the
@@ -274,7 +199,7 @@ class FiveSimProvider(ProviderAdapter):
         for page in range(MAX_PAGES if wanted else 0):
             data = self._get(
                 "/v1/user/orders",
-                category="activation",
+                category=category,
                 limit=PAGE_SIZE,
                 offset=page * PAGE_SIZE,
                 order="id",
@@ -288,12 +213,13 @@ class FiveSimProvider(ProviderAdapter):
                 break
         return found
 
-    def _check(self, ref: str) -> Status | None:
+    def _check(self, ref: str) -> dict | None:
         """One order by id; None if 5sim does not know it or the call fails (left out)."""
         try:
-            return order_status(self._get(f"/v1/user/check/{ref}"))
+            order = self._get(f"/v1/user/check/{ref}")
         except ProviderError:
             return None
+        return order if isinstance(order, dict) else None
 
     # -- changing an order -------------------------------------------------------------
 
@@ -320,10 +246,10 @@ class FiveSimProvider(ProviderAdapter):
         table = self._get("/v1/guest/prices", auth=False)
         if not isinstance(table, dict):
             raise RetryableProviderError("prices: unexpected shape")
-        country_ids = _country_ids()
+        ids = country_ids()
         quotes = []
         for slug, products in table.items():
-            for country_id in country_ids.get(slug, ()):
+            for country_id in ids.get(slug, ()):
                 quotes.extend(_quotes(country_id, products))
         return quotes
 

@@ -3,6 +3,9 @@
 It behaves like an upstream: real-looking mobile numbers for each country (right
 dialling code and length, from libphonenumber's metadata), a code some seconds after
 purchase or after a request for another code, configurable failure rates, and stock.
+It rents numbers by the hour in the countries SMS-Activate rented in: a rented number gets
+its first SMS after the same delay, then one every `rent_sms_every` seconds until it ends.
+A completed activation's number can be bought again for the same service (reactivation).
 Its state lives in Redis so the web, worker and cron processes see the same numbers.
 """
 
@@ -20,15 +23,22 @@ import phonenumbers
 import redis
 
 from .base import (
+    ACTIVE,
     CANCELED,
     FINISHED,
     RECEIVED,
+    REVOKED,
     WAITING,
     Message,
     NoNumbersError,
+    PermanentProviderError,
+    PriceTooHighError,
     ProviderAdapter,
     Purchase,
     Quote,
+    Rented,
+    RentQuote,
+    RentStatus,
     RetryableProviderError,
     Status,
 )
@@ -37,6 +47,14 @@ from .base import (
 POPULAR_SERVICES = ("wa", "tg", "go", "ig", "fb", "vk", "tw", "ds", "oi", "am", "mm", "ot")
 STOCK = 500
 KEY_TTL = 2 * 24 * 3600
+# Numbers are rented where SMS-Activate rented them (reference, Appendix A: rent=1), for the popular
+# services and `full` (every service's SMS).
+RENT_COUNTRIES = frozenset(
+    (0, 1, 2, 6, 7, 14, 15, 16, 23, 24, 32, 34, 43, 44, 45, 46, 48, 49, 50, 52, 56, 59, 63, 73, 77, 78, 83, 85, 86)
+    + (117, 129, 163, 172)
+)
+RENT_SERVICES = (*POPULAR_SERVICES, "full")
+RENT_STOCK = 100
 
 
 # KEYS[1] the sequence of refs; ARGV: the number keys' prefix, the state, its time to live.
@@ -79,6 +97,15 @@ def base_cost(service: str, country_id: int) -> Decimal:
     return Decimal(80 + int.from_bytes(digest[:2]) % 720) / Decimal(1000)
 
 
+def rent_cost(service: str, country_id: int, hours: int) -> Decimal:
+    """A rental's wholesale price: a fixed part and a part per hour, so longer is cheaper per hour."""
+    return (base_cost(service, country_id) * (2 + Decimal(hours) / 2)).quantize(Decimal("0.0001"))
+
+
+def _moment(seconds: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).replace(tzinfo=None)
+
+
 class SimulatorProvider(ProviderAdapter):
     kind = "simulator"
 
@@ -90,32 +117,42 @@ class SimulatorProvider(ProviderAdapter):
         no_numbers_rate: float = 0.0,
         error_rate: float = 0.0,
         name: str = "simulator",
+        rent_sms_every: float = 60.0,
     ) -> None:
         self.redis = connection
         self.countries = countries  # id -> ISO alpha-2
         self.sms_delay = sms_delay
         self.no_numbers_rate = no_numbers_rate
         self.error_rate = error_rate
+        self.rent_sms_every = rent_sms_every
         self.prefix = f"sim:{name}:"
         self._buy = connection.register_script(_BUY_SCRIPT)  # EVALSHA, loading it on NOSCRIPT
 
     def _key(self, ref: str) -> str:
         return self.prefix + ref
 
-    def buy(self, service, country_id, operator, max_cost, reference):
-        iso2 = self.countries.get(country_id)
-        if iso2 is None or service not in POPULAR_SERVICES:
-            raise NoNumbersError(f"no {service} numbers in {country_id}")
+    def _roll(self) -> None:
+        """The configured share of failures, as an upstream would answer them."""
         roll = random.random()
         if roll < self.error_rate:
             raise RetryableProviderError("simulated upstream error")
         if roll < self.error_rate + self.no_numbers_rate:
             raise NoNumbersError("simulated: no numbers")
+
+    def _new(self, state: dict, ttl: float) -> str:
+        """A new ref holding `state`, in one round trip."""
+        ref = self._buy([self.prefix + "seq"], [self.prefix, json.dumps(state), int(ttl)])
+        return ref.decode() if isinstance(ref, bytes) else str(ref)
+
+    def buy(self, service, country_id, operator, max_cost, reference):
+        iso2 = self.countries.get(country_id)
+        if iso2 is None or service not in POPULAR_SERVICES:
+            raise NoNumbersError(f"no {service} numbers in {country_id}")
+        self._roll()
         cost = base_cost(service, country_id)
         phone = mobile_number(iso2)
-        state = {"phone": phone, "service": service, "state": WAITING, "sent": [time.time()]}
-        ref = self._buy([self.prefix + "seq"], [self.prefix, json.dumps(state), KEY_TTL])
-        return Purchase(ref=ref.decode() if isinstance(ref, bytes) else str(ref), phone=phone, cost=cost)
+        ref = self._new({"phone": phone, "service": service, "state": WAITING, "sent": [time.time()]}, KEY_TTL)
+        return Purchase(ref=ref, phone=phone, cost=cost)
 
     def _load(self, ref: str) -> dict | None:
         raw = self.redis.get(self._key(ref))
@@ -146,11 +183,12 @@ class SimulatorProvider(ProviderAdapter):
         return answer
 
     @staticmethod
-    def _message(ref: str, service: str, n: int, at: float) -> Message:
+    def _message(ref: str, service: str, n: int, at: float, sender: str | None = None) -> Message:
         code = _code(ref, n)
-        when = datetime.datetime.fromtimestamp(at, datetime.UTC).replace(tzinfo=None)
         text = f"Your {service.upper()} verification code is {code}. Do not share it."
-        return Message(id=f"{ref}-{n}", text=text, code=code, received_at=when)
+        if sender is None:
+            return Message(id=f"{ref}-{n}", text=text, code=code, received_at=_moment(at))
+        return Message(f"{ref}-{n}", text, code, _moment(at), sender=sender, service=service)
 
     def _set_state(self, ref: str, new: str) -> None:
         state = self._load(ref)
@@ -179,3 +217,113 @@ class SimulatorProvider(ProviderAdapter):
 
     def balance(self):
         return Decimal("1000000.00")
+
+    # -- rentals -------------------------------------------------------------------------
+
+    def rent_prices(self, hours):
+        return [
+            RentQuote(service, country_id, "any", length, rent_cost(service, country_id, length), RENT_STOCK)
+            for country_id in sorted(RENT_COUNTRIES & set(self.countries))
+            for service in RENT_SERVICES
+            for length in hours
+        ]
+
+    def rent(self, service, country_id, operator, hours, max_cost, reference):
+        iso2 = self.countries.get(country_id)
+        if iso2 is None or country_id not in RENT_COUNTRIES or service not in RENT_SERVICES:
+            raise NoNumbersError(f"no {service} rentals in {country_id}")
+        self._roll()
+        cost = rent_cost(service, country_id, hours)
+        if max_cost is not None and cost > max_cost:
+            raise PriceTooHighError(f"rental costs {cost}, above {max_cost}")
+        now = time.time()
+        state = {"kind": "rent", "phone": mobile_number(iso2), "service": service, "country": country_id}
+        state |= {"state": ACTIVE, "start": now, "end": now + hours * 3600, "every": self.rent_sms_every}
+        ref = self._new(state, hours * 3600 + KEY_TTL)
+        return Rented(ref=ref, phone=state["phone"], cost=cost, ends_at=_moment(state["end"]))
+
+    def rent_statuses(self, refs):
+        if not refs:
+            return {}
+        raws = self.redis.mget([self._key(r) for r in refs])
+        now = time.time()
+        answer = {}
+        for ref, raw in zip(refs, raws, strict=True):
+            state = json.loads(raw) if raw else None
+            if state is not None and state.get("kind") == "rent":
+                answer[ref] = self._rent_status(ref, state, now)
+        return answer
+
+    def _rent_status(self, ref: str, state: dict, now: float) -> RentStatus:
+        until = min(now, state["end"], state.get("stopped", now))
+        messages, k, every = [], 0, state["every"]
+        while (at := state["start"] + self.sms_delay + k * every) <= until and (k == 0 or every > 0):
+            # A `full` rental gets every service's SMS: the popular ones in turn.
+            service = state["service"] if state["service"] != "full" else POPULAR_SERVICES[k % len(POPULAR_SERVICES)]
+            messages.append(self._message(ref, service, k, at, sender=service.upper()))
+            k += 1
+        kind = state["state"]
+        if kind == ACTIVE and now >= state["end"]:
+            kind = FINISHED
+        return RentStatus(kind, messages, _moment(state["end"]))
+
+    def _rental(self, ref: str) -> dict:
+        state = self._load(ref)
+        if state is None or state.get("kind") != "rent":
+            raise PermanentProviderError(f"no rental {ref}")
+        return state
+
+    def _active_rental(self, ref: str) -> dict:
+        state = self._rental(ref)
+        if state["state"] != ACTIVE or time.time() >= state["end"]:
+            raise PermanentProviderError(f"rental {ref} is over")
+        return state
+
+    def extension_cost(self, ref, hours):
+        state = self._active_rental(ref)
+        return rent_cost(state["service"], state["country"], hours)
+
+    def extend_rent(self, ref, hours, max_cost):
+        state = self._active_rental(ref)
+        cost = rent_cost(state["service"], state["country"], hours)
+        if max_cost is not None and cost > max_cost:
+            raise PriceTooHighError(f"extension costs {cost}, above {max_cost}")
+        state["end"] += hours * 3600
+        self.redis.set(self._key(ref), json.dumps(state), ex=int(state["end"] - time.time()) + KEY_TTL)
+        return Rented(ref=ref, phone=state["phone"], cost=cost, ends_at=_moment(state["end"]))
+
+    def _stop(self, ref: str, new: str) -> None:
+        state = self._rental(ref)
+        if state["state"] == ACTIVE:
+            state |= {"state": new, "stopped": time.time()}
+            self.redis.set(self._key(ref), json.dumps(state), ex=KEY_TTL)
+
+    def finish_rent(self, ref):
+        self._stop(ref, FINISHED)
+
+    def cancel_rent(self, ref):
+        self._stop(ref, CANCELED)
+
+    def revoke(self, ref: str) -> None:
+        """The upstream takes a rented number back before its end (what tests and demos script)."""
+        self._stop(ref, REVOKED)
+
+    # -- reactivation --------------------------------------------------------------------
+
+    def _completed(self, ref: str, phone: str) -> dict:
+        state = self._load(ref)
+        if state is None or state.get("kind") == "rent" or state["phone"] != phone or state["state"] != FINISHED:
+            raise NoNumbersError(f"number of {ref} cannot be reactivated")
+        return state
+
+    def reactivation_cost(self, ref, service, country_id, phone):
+        self._completed(ref, phone)
+        return base_cost(service, country_id)
+
+    def reactivate(self, ref, service, country_id, phone, max_cost, reference):
+        self._completed(ref, phone)
+        cost = base_cost(service, country_id)
+        if max_cost is not None and cost > max_cost:
+            raise PriceTooHighError(f"reactivation costs {cost}, above {max_cost}")
+        new = self._new({"phone": phone, "service": service, "state": WAITING, "sent": [time.time()]}, KEY_TTL)
+        return Purchase(ref=new, phone=phone, cost=cost)

@@ -35,6 +35,7 @@ from .sms_activate_answers import (
     status_from_token,
     token_error,
 )
+from .sms_activate_rent import RentActions
 
 __all__ = ["SmsActivateProvider", "normalise_base_url", "transport_error"]
 
@@ -55,7 +56,7 @@ def normalise_base_url(base_url: str) -> str:
     return url + HANDLER_PATH
 
 
-class SmsActivateProvider(ProviderAdapter):
+class SmsActivateProvider(RentActions, ProviderAdapter):
     kind = "sms-activate"
 
     def __init__(

@@ -65,6 +65,22 @@ TOKEN_ERRORS: dict[str, type[ProviderError]] = {
     # We send our activation id as orderId: an earlier attempt already bought a number
     # whose id and phone we never learnt.
     "ORDER_ALREADY_EXISTS": AmbiguousPurchaseError,
+    # Rentals (§4.4) and reactivation: none in stock, or not for this number now.
+    "OUT_OF_STOCK": NoNumbersError,
+    "RENEW_ACTIVATION_NOT_AVAILABLE": NoNumbersError,
+    "NEW_ACTIVATION_IMPOSSIBLE": NoNumbersError,
+    "SIM_OFFLINE": NoNumbersError,
+    "SERVER_ERROR": RetryableProviderError,
+    # ... and refusals about one rental: unknown, over, or a length it cannot take.
+    "NO_ID_RENT": PermanentProviderError,
+    "INVALID_PHONE": PermanentProviderError,
+    "RENT_DIE": PermanentProviderError,
+    "INVALID_TIME": PermanentProviderError,
+    "MAX_HOURS_EXCEED": PermanentProviderError,
+    "CANT_CANCEL": PermanentProviderError,
+    "INCORECT_STATUS": PermanentProviderError,  # sic: the protocol's spelling
+    "ALREADY_FINISH": PermanentProviderError,
+    "ALREADY_CANCEL": PermanentProviderError,
 }
 
 # A body shaped like a protocol token: nothing can have been bought by it.

@@ -17,8 +17,8 @@ from ..extensions import db
 from ..models import Provider
 from ..money import to_money
 from ..providers import KINDS
-from ..providers.base import ProviderError
-from . import catalog, routing
+from ..providers.base import ProviderError, UnsupportedError
+from . import catalog, rent_pricing, routing
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,8 @@ def sync_prices(name: str | None = None) -> dict[str, int]:
     """Pull prices and stock from each enabled provider (or the named one, if enabled).
 
     -1 for a provider whose upstream failed (its previous prices stay), -2 for a disabled one.
-    Each provider's HTTP call runs outside any transaction; store_quotes opens its own."""
+    Each provider's HTTP call runs outside any transaction; store_quotes opens its own. Rental
+    prices come with them (sync_rent_prices)."""
     query = Provider.select().where(Provider.name == name) if name else Provider.select().where(Provider.enabled)
     result = {}
     for provider in query:
@@ -151,4 +152,20 @@ def sync_prices(name: str | None = None) -> dict[str, int]:
             continue
         routing.report(provider, None)
         result[provider.name] = catalog.store_quotes(provider, quotes, markup_of(provider))
+        sync_rent_prices(provider)
     return result
+
+
+def sync_rent_prices(provider: Provider) -> int:
+    """Pull a provider's rental prices (a separate failure: its activation prices stay fresh).
+
+    -1 if the upstream failed (the previous rental prices stay); 0 where it rents nothing."""
+    try:
+        quotes = routing.adapter_for(provider).rent_prices(rent_pricing.tier_hours())
+    except UnsupportedError:
+        quotes = []
+    except ProviderError as exc:
+        routing.report(provider, exc)
+        log.warning("rental price sync of %s failed: %s", provider.name, type(exc).__name__)
+        return -1
+    return rent_pricing.store_rent_quotes(provider, quotes, markup_of(provider))

@@ -193,7 +193,7 @@ def test_a_purchase_returns_the_order_id_digits_only_phone_and_price(adapter, st
     assert bought == Purchase(ref="11631253", phone="447700931253", cost=Decimal("0.1"))
     seen = stub.seen[-1]
     assert seen.path == "/v1/user/buy/activation/england/any/whatsapp"
-    assert seen.query == {"maxPrice": "0.50"}
+    assert seen.query == {"maxPrice": "0.50", "reuse": "1"}  # reuse=1: reactivate() may buy it again
     assert seen.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
