@@ -44,3 +44,12 @@ def on_starting(server):
             if exc.errno != errno.EADDRINUSE:
                 raise
             raise SystemExit(f"{bind}: address already in use") from None
+
+
+def post_worker_init(worker):
+    """A web without a usable database refuses to start (Gunicorn halts on a worker that fails
+    to boot) instead of answering every request with an error."""
+    from smsbulk.health import require_database
+
+    if "DATABASE_URL" in getattr(worker.wsgi, "config", {}):  # not the bench's bare Flask app
+        require_database(worker.wsgi, on_wait=worker.notify)

@@ -41,10 +41,13 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.session_interface = CookieSessions()
 
     from . import api as rest
-    from . import cli, legacy
+    from . import cli, health, legacy, operations
     from .db import init_db
 
+    operations.register(app)  # first: a request is named and checked before anything reads it
+    operations.init_sentry(app)
     init_db(app)
+    app.register_blueprint(health.bp)
     rest.register(app)
     legacy.register(app)
     cli.register(app)
@@ -92,7 +95,7 @@ def _register_errors(app: Flask) -> None:
 
         if isinstance(error, HTTPException):
             return error
-        log.exception("unexpected error on %s", request.path)
+        log.exception("unexpected error on %s %s", request.method, request.path)
         if request.path.startswith("/stubs/"):
             return legacy_internal_error()
         return render_domain_error(InternalError())

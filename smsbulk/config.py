@@ -29,6 +29,20 @@
 | RENT_MIN_HOURS | 1 | the shortest rental (one shorter than the shortest quoted length pays for that one) |
 | RENT_MAX_HOURS | 1344 | the longest rental, extensions included (8 weeks, as SMS-Activate) |
 | RENT_DEFAULT_HOURS | 4 | the length of a legacy rental that names none |
+| MAX_CONTENT_LENGTH | 65536 | largest request body in bytes (413 on REST, BAD_DATA on legacy) |
+| MAX_URL_LENGTH | 4096 | longest request URL, query string included (414 / BAD_DATA) |
+| MAX_HEADER_BYTES | 16384 | largest total size of the request headers (431 / BAD_DATA) |
+| CORS_ORIGINS | (none) | comma-separated browser origins allowed to call the APIs (`*`: any) |
+| METRICS_TOKEN | (none) | /metrics answers only `Authorization: Bearer <token>`; unset: /metrics is off |
+| METRICS_PORT | (none) | the worker process serves its own /metrics on this port (workers on other hosts) |
+| PROMETHEUS_MULTIPROC_DIR | per instance | folder where each process writes its metrics (smsbulk/metrics.py) |
+| LOG_FORMAT | text | `json`: one JSON object per log line |
+| LOG_LEVEL | INFO | lowest level logged |
+| SENTRY_DSN | (none) | report unexpected errors of the web and the workers to Sentry |
+| STARTUP_WAIT_SECONDS | 30 | the web waits this long for a reachable, migrated database, then refuses to start |
+| READINESS_TIMEOUT_SECONDS | 2 | timeout of each /readyz check |
+| REDIS_SSL_CERT_REQS | required | certificate check of `rediss://`: `required`, `optional`, `none` (Heroku Redis) |
+| IDEMPOTENCY_KEY_HOURS | 24 | how long an Idempotency-Key (REST) or orderId (legacy) is remembered |
 """
 
 import os
@@ -68,6 +82,16 @@ class Config:
         self.RENT_MIN_HOURS = _env_int("RENT_MIN_HOURS", 1)
         self.RENT_MAX_HOURS = _env_int("RENT_MAX_HOURS", 1344)
         self.RENT_DEFAULT_HOURS = _env_int("RENT_DEFAULT_HOURS", 4)
+        self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 65536)
+        self.MAX_URL_LENGTH = _env_int("MAX_URL_LENGTH", 4096)
+        self.MAX_HEADER_BYTES = _env_int("MAX_HEADER_BYTES", 16384)
+        self.CORS_ORIGINS = [o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()]
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
+        self.SENTRY_DSN = env.get("SENTRY_DSN") or None
+        self.STARTUP_WAIT_SECONDS = float(env.get("STARTUP_WAIT_SECONDS", "30"))
+        self.READINESS_TIMEOUT_SECONDS = float(env.get("READINESS_TIMEOUT_SECONDS", "2"))
+        self.REDIS_SSL_CERT_REQS = env.get("REDIS_SSL_CERT_REQS", "required")
+        self.IDEMPOTENCY_KEY_HOURS = _env_int("IDEMPOTENCY_KEY_HOURS", 24)
         self.RQ_ASYNC = True
 
         # flask-smorest

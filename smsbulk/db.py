@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import peewee
-from flask import Flask
+from flask import Flask, request
 from playhouse.db_url import parse, schemes
 
 from .extensions import db
@@ -48,7 +48,8 @@ def init_db(app: Flask) -> None:
 
     @app.before_request
     def _connect() -> None:
-        db.connect(reuse_if_open=True)
+        if request.blueprint != "health":  # /healthz and /readyz must answer without a database
+            db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close(exc: BaseException | None) -> None:

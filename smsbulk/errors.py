@@ -28,9 +28,36 @@ class DomainError(Exception):
         return {"error": self.code, "message": self.message, **self.details}
 
 
+# Input errors answer BAD_DATA on the legacy endpoint when the protocol has no closer token:
+# ERROR_SQL is kept for a real failure of the database (InternalError).
 class BadRequest(DomainError):
-    code, http_status, legacy_token = "bad_request", 400, "ERROR_SQL"
+    code, http_status, legacy_token = "bad_request", 400, "BAD_DATA"
     message = "The request is malformed"
+
+
+class PayloadTooLarge(DomainError):
+    code, http_status, legacy_token = "payload_too_large", 413, "BAD_DATA"
+    message = "The request body is too large"
+
+
+class UriTooLong(DomainError):
+    code, http_status, legacy_token = "uri_too_long", 414, "BAD_DATA"
+    message = "The request URL is too long"
+
+
+class HeadersTooLarge(DomainError):
+    code, http_status, legacy_token = "headers_too_large", 431, "BAD_DATA"
+    message = "The request headers are too large"
+
+
+class UnsupportedMediaType(DomainError):
+    code, http_status, legacy_token = "unsupported_media_type", 415, "BAD_DATA"
+    message = "Send the request body as JSON, with Content-Type: application/json"
+
+
+class IdempotencyKeyReused(DomainError):
+    code, http_status, legacy_token = "idempotency_key_reused", 422, "ORDER_ALREADY_EXISTS"
+    message = "This idempotency key was used for a different request"
 
 
 class BadKey(DomainError):
@@ -228,3 +255,11 @@ def _every(cls: type[DomainError]) -> tuple[type[DomainError], ...]:
 
 
 ERROR_TABLE: tuple[type[DomainError], ...] = _every(DomainError)
+_BY_STATUS = {cls.http_status: cls for cls in (PayloadTooLarge, UriTooLong, HeadersTooLarge, UnsupportedMediaType)}
+
+
+def for_http_status(status: int, message: str | None = None) -> DomainError:
+    """The error of a request refused before a view could run (too large, unreadable)."""
+    error = _BY_STATUS.get(status, BadRequest)(message)
+    error.http_status = status
+    return error

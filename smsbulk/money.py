@@ -4,6 +4,7 @@ Floats never enter: `to_money` refuses them, because `Decimal(0.23)` carries the
 binary error of the float into the ledger.
 """
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import peewee
@@ -28,6 +29,29 @@ def to_money(value: object) -> Decimal:
     if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
         raise ValueError(f"not an amount: {value!r}")
     return amount
+
+
+# What a user may give as a price limit (REST and legacy maxPrice): a decimal string of at most
+# two decimals, from 0 to MAX_PRICE. One rule, stated once: the OpenAPI document publishes this
+# pattern, and both API styles parse with parse_amount().
+MAX_PRICE = Decimal("100000")
+AMOUNT_PATTERN = r"^(100000(\.0+)?|[0-9]{1,5}(\.[0-9]{1,2}0*)?)$"  # zeros after the cents are no decimals
+AMOUNT_RULE = 'a decimal string such as "0.50": at most 2 decimals, from 0 to 100000'
+_AMOUNT = re.compile(AMOUNT_PATTERN)
+
+
+class AmountError(ValueError):
+    """A user-given amount that breaks the rule above; its text says what the rule is."""
+
+
+def parse_amount(text: object) -> Decimal:
+    """A user-given amount as an exact Decimal, or AmountError.
+
+    Only strings: a JSON number has already been through a float (0.30000000000000004), and a
+    value with more decimals than cents cannot be charged; both are refused, not rounded."""
+    if not isinstance(text, str) or not _AMOUNT.fullmatch(text.strip()):
+        raise AmountError(f"must be {AMOUNT_RULE}")
+    return Decimal(text.strip()).quantize(CENT)
 
 
 def quantize_cents(amount: Decimal) -> Decimal:

@@ -12,14 +12,13 @@ its own database connection (workers/tasks.py), so nothing leaks from job to job
 
 from __future__ import annotations
 
-import logging
 import os
 
 import redis
 from rq.worker import SimpleWorker
 from rq.worker_pool import WorkerPool
 
-from smsbulk import create_app
+from smsbulk import create_app, logs
 from smsbulk.extensions import get_redis
 from smsbulk.queues import SERIALIZER, QueueNames
 
@@ -39,7 +38,7 @@ def plain_client(connection: redis.Redis) -> redis.Redis:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    logs.configure("worker ")
     processes = max(1, int(os.environ.get("WORKER_PROCESSES", "4")))
     app = create_app()
     with app.app_context():

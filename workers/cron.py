@@ -11,7 +11,7 @@ import logging
 import signal
 import time
 
-from smsbulk import create_app
+from smsbulk import create_app, logs
 from smsbulk.queues import PERIODIC, enqueue_periodic
 
 log = logging.getLogger("workers.cron")
@@ -38,7 +38,7 @@ def run(max_seconds: float | None = None) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s cron %(levelname)s %(message)s")
+    logs.configure("cron ")
     try:
         run()
     except KeyboardInterrupt:

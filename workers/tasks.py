@@ -1,9 +1,22 @@
-"""RQ job functions: ids in, one service call each, under the worker's app context."""
+"""RQ job functions: ids in, one service call each, under the worker's app context.
+
+Each job logs its outcome (a periodic job only when it did something), and its duration and
+result go to the metrics: purchase outcomes, and what the periodic jobs recovered.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
+import time
+
+from rq import get_current_job
+
+from smsbulk import logs, metrics
 from smsbulk.extensions import db
 from smsbulk.services import fulfilment, lifecycle, providers
+
+log = logging.getLogger("workers.jobs")
 
 
 class _connection:
@@ -19,31 +32,73 @@ class _connection:
             db.close()
 
 
+def _job(name: str, quiet: bool = False):
+    """Run a job in its own database connection; log and measure how it ended."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def run(*args):
+            job = get_current_job()
+            token = logs.context.set({"job_id": job.id if job is not None else name})
+            started, outcome, result = time.perf_counter(), "error", None
+            try:
+                with _connection():
+                    result = func(*args)
+                outcome = "ok"
+                return result
+            finally:
+                seconds = time.perf_counter() - started
+                metrics.observe_job(name, outcome, seconds, result)
+                log.log(
+                    logging.DEBUG if quiet and outcome == "ok" and not _did_something(result) else logging.INFO,
+                    "%s %s in %.3f s: %s",
+                    name,
+                    outcome,
+                    seconds,
+                    result,
+                )
+                logs.context.reset(token)
+
+        return run
+
+    return decorate
+
+
+def _did_something(result) -> bool:
+    return isinstance(result, dict) and any(isinstance(v, int) and v > 0 for v in result.values())
+
+
+@_job("purchase")
 def purchase(activation_id: int) -> str:
     with _connection():
         return fulfilment.fulfil(activation_id)
 
 
+@_job("provider_action")
 def provider_action(activation_id: int, action: str) -> str:
     with _connection():
         return lifecycle.provider_action(activation_id, action)
 
 
+@_job("poll_statuses", quiet=True)
 def poll_statuses() -> dict:
     with _connection():
         return lifecycle.poll_once()
 
 
+@_job("expire_due", quiet=True)
 def expire_due() -> dict:
     with _connection():
         return lifecycle.expire_due()
 
 
+@_job("sweep_stuck", quiet=True)
 def sweep_stuck() -> dict:
     with _connection():
         return lifecycle.sweep_stuck()
 
 
+@_job("sync_prices", quiet=True)
 def sync_prices() -> dict:
     with _connection():
         return providers.sync_prices()

@@ -22,10 +22,11 @@ def order_from(body: dict) -> activations.Order:
 
 @blp.route("")
 class Activations(MethodView):
-    @blp.arguments(ActivationCreateSchema())  # an instance: not built per request
+    @blp.arguments(ActivationCreateSchema(), example={"serviceCode": "wa", "countryIso": "TR"})  # built once
     @blp.response(201, ActivationSchema)
     @blp.alt_response(202, schema=ActivationSchema, description="Still PENDING: poll it", success=True)
-    @errors(402, 403, 404, 409, 422, 503)
+    @errors(402, 403, 404, 409, 415, 422, 503)
+    @blp.doc(operationId="createActivation")
     def post(self, body):
         """Buy a number: answers with it (201) or, if the upstream is slow, PENDING (202)"""
         activation = activations.buy(g.caller, order_from(body))
@@ -35,6 +36,7 @@ class Activations(MethodView):
     @blp.response(200, ActivationSchema(many=True))
     @blp.paginate(PeeweePage)
     @errors(422)
+    @blp.doc(operationId="listActivations")
     def get(self, query):
         """Your activations, newest first"""
         return activations.list_for_owner(g.caller.user_id, query.get("status"))
@@ -44,6 +46,7 @@ class Activations(MethodView):
 class ActivationById(MethodView):
     @blp.response(200, ActivationSchema)
     @errors(404)
+    @blp.doc(operationId="getActivation")
     def get(self, activation_id):
         """One activation with its SMS"""
         return activations.shown_for_owner(g.caller.user_id, activation_id)
@@ -52,6 +55,7 @@ class ActivationById(MethodView):
 def _action(name: str, service_call, summary: str):
     @blp.response(200, ActivationSchema)
     @errors(404, 409)
+    @blp.doc(operationId=f"{name}Activation")
     def view(activation_id):
         return service_call(g.caller.user_id, activation_id)
 

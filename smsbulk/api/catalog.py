@@ -12,6 +12,7 @@ blp = Blueprint("catalog", __name__, url_prefix="/api/v1/catalog", description="
 class Countries(MethodView):
     @blp.response(200, CountrySchema(many=True))
     @errors()
+    @blp.doc(operationId="listCountries")
     def get(self):
         """Every country, with its SMS-Activate id and ISO code"""
         return catalog.countries()
@@ -21,6 +22,7 @@ class Countries(MethodView):
 class Services(MethodView):
     @blp.response(200, ServiceSchema(many=True))
     @errors()
+    @blp.doc(operationId="listServices")
     def get(self):
         """Every service code"""
         return catalog.services()
@@ -31,6 +33,7 @@ class Prices(MethodView):
     @blp.arguments(PriceQuerySchema(), location="query")
     @blp.response(200, PriceSchema(many=True))
     @errors(404, 422)
+    @blp.doc(operationId="listPrices")
     def get(self, query):
         """Best price and stock per service, country and operator"""
         return catalog.prices_for(query.get("service_code"), query.get("country_iso", query.get("country_id")))

@@ -13,6 +13,7 @@ blp = Blueprint("keys", __name__, url_prefix="/api/v1/keys", description="API ke
 class CurrentKey(MethodView):
     @blp.response(200, KeySchema)
     @errors()
+    @blp.doc(operationId="getCurrentKey")
     def get(self):
         """The calling key: name, prefix, quota, usage today and reset time"""
         return accounts.key_status(g.caller, g.usage)

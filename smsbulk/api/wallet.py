@@ -13,6 +13,7 @@ blp = Blueprint("wallet", __name__, url_prefix="/api/v1/wallet", description="Wa
 class Balance(MethodView):
     @blp.response(200, BalanceSchema)
     @errors()
+    @blp.doc(operationId="getBalance")
     def get(self):
         """The wallet balance"""
         return wallets.wallet_of(g.user)
@@ -23,6 +24,7 @@ class Transactions(MethodView):
     @blp.response(200, TransactionSchema(many=True))
     @blp.paginate(PeeweePage)
     @errors()
+    @blp.doc(operationId="listTransactions")
     def get(self):
         """The ledger, newest first"""
         return wallets.transactions(g.user)

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 
 from .. import auth, quota
-from ..errors import DomainError
+from ..errors import DomainError, for_http_status
 from ..extensions import get_redis
 from . import catalog_views, protocol, rent_views, unavailable, views  # noqa: F401 - importing registers their actions
 from .dispatch import handle
@@ -38,6 +38,12 @@ def render_legacy_error(error: DomainError) -> Response:
     return render(protocol.error(error), headers)
 
 
+def render_http_error(error) -> Response:
+    """An HTTP error raised before or around an action (a body too large, a URL too long) as the
+    protocol's token, with HTTP 200 like every answer here."""
+    return render_legacy_error(for_http_status(error.code or 400, error.description))
+
+
 def key_from_request(params: Params) -> str | None:
     """The protocol's api_key parameter; the x-api-key and Bearer headers of REST also work."""
     authorization = request.headers.get("Authorization", "")
@@ -53,7 +59,8 @@ def authenticate_and_count() -> None:
     g.usage = quota.count_request(get_redis(), g.caller)
 
 
-@bp.route(PATH, methods=["GET", "POST"])
+# PHP's $_REQUEST does not care about the method: neither do the clients, so none gets a 405.
+@bp.route(PATH, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def handler_api() -> Response:
     return render(handle(g.legacy_params, g.caller))
 

@@ -28,9 +28,10 @@ from ..errors import (
     WrongDate,
     WrongExceptionPhone,
     WrongRentalId,
+    for_http_status,
 )
 from ..models import Country, Service
-from ..money import to_money
+from ..money import AmountError, parse_amount
 from ..services import catalog
 
 ABSENT = frozenset({"", "none", "null", "nil", "undefined"})
@@ -45,6 +46,7 @@ HISTORY_WINDOW = datetime.timedelta(days=30)
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _PHONE_PREFIX = re.compile(r"[0-9]{4,12}")
 _OPERATOR = re.compile(r"[a-z0-9_\-]{1,32}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Params:
@@ -58,8 +60,8 @@ class Params:
         values: dict[str, str] = {}
         for name, value in _pairs(request):
             name, value = name.strip(), value.strip()
-            # A NUL byte cannot reach PostgreSQL: such a value is as good as absent.
-            if name and value.lower() not in ABSENT and "\x00" not in value:
+            # A control character (a NUL cannot even reach PostgreSQL) makes a value as good as absent.
+            if name and value.lower() not in ABSENT and not _CONTROL.search(value) and not _CONTROL.search(name):
                 values[name] = value
         return cls(values)
 
@@ -86,8 +88,8 @@ def _pairs(request):
         return  # no body (a poll's GET): werkzeug's form parsing costs more than the rest of this
     try:
         yield from request.form.items(multi=True)
-    except HTTPException as exc:  # a body over the form size limit
-        raise BadRequest("request body too large") from exc
+    except HTTPException as exc:  # a body over the size limit, or one werkzeug cannot read
+        raise for_http_status(exc.code or 400) from exc
 
 
 def activation_id(params: Params, *names: str) -> int:
@@ -160,12 +162,9 @@ def max_price(params: Params) -> Decimal | None:
     if text is None:
         return None
     try:
-        amount = to_money(text.replace(",", "."))
-    except (TypeError, ValueError) as exc:
-        raise BadRequest("maxPrice is not an amount") from exc
-    if amount <= 0 or amount > Decimal("100000"):
-        raise BadRequest("maxPrice is out of range")
-    return amount
+        return parse_amount(text.replace(",", "."))  # the rule REST uses too; "0,5": a European client
+    except AmountError as exc:
+        raise BadRequest(f"maxPrice {exc}") from exc
 
 
 def check_phone_exception(params: Params) -> None:

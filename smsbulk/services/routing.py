@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from flask import current_app
 
+from .. import metrics
 from ..compiled import compiled_rows
 from ..extensions import get_redis
 from ..models import Price, Provider
@@ -59,6 +60,7 @@ def breaker() -> Breaker:
 def report(provider: Provider, exc: BaseException | None, counting: bool = True) -> None:
     """Feed the outcome of one upstream call to the provider's circuit breaker (counting: see
     Breaker.record; an offer from candidates() knows it as offer.failures_counted)."""
+    metrics.count_provider_call(provider.name, exc)
     opened = breaker().record(provider.id, exc, counting)
     if exc is not None or counting:  # the breaker's state changed: this process reads it afresh
         _health.pop((current_app.config["DATABASE_URL"], provider.id), None)

@@ -145,7 +145,7 @@ def test_a_purchase_the_wallet_cannot_pay_is_no_balance_and_moves_no_money(legac
         ({"service": "wa", "country": "999"}, "BAD_COUNTRY"),
         ({"service": "aoo", "country": "62"}, "NO_NUMBERS"),  # in the catalogue, not in stock
         ({"service": "wa", "country": "62", "maxPrice": "0.01"}, "WRONG_MAX_PRICE:0.23"),
-        ({"service": "wa", "country": "62", "maxPrice": "abc"}, "ERROR_SQL"),
+        ({"service": "wa", "country": "62", "maxPrice": "abc"}, "BAD_DATA"),
         ({"service": "wa", "country": "62", "activationType": "2"}, "NO_NUMBERS"),
         ({"service": "wa", "country": "62", "forward": "1"}, "NO_NUMBERS"),
         ({"service": "wa", "country": "62", "phoneException": "90+5"}, "WRONG_EXCEPTION_PHONE"),
