@@ -22,7 +22,7 @@ DEFAULT_KEYS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "re
 def create_accounts(users: int, keys_per_user: int, balance: Decimal, quota: int) -> list[tuple[str, str]]:
     """(email, raw key) pairs; needs an app context. Users have no password: keys only."""
     from smsbulk.extensions import db
-    from smsbulk.services import accounts
+    from smsbulk.services import accounts, keys
 
     tag = f"{int(time.time() * 1000):x}"
     created = []
@@ -30,8 +30,8 @@ def create_accounts(users: int, keys_per_user: int, balance: Decimal, quota: int
         for n in range(users):
             user = accounts.create_user(f"bot{n}-{tag}@loadtest.invalid", "", balance)
             for k in range(keys_per_user):
-                _, raw = accounts.create_key(user, name=f"bot-{k}", quota=quota)
-                created.append((user.email, raw))
+                key = keys.create(keys.Actor(user.id), name=f"bot-{k}", daily_quota=quota)
+                created.append((user.email, key.secret))
     return created
 
 

@@ -39,6 +39,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.session_interface = CookieSessions()
+    _trust_proxies(app)
 
     from . import api as rest
     from . import cli, health, legacy, operations
@@ -54,6 +55,17 @@ def create_app(config: Mapping | None = None) -> Flask:
     _register_errors(app)
     _register_docs_assets(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies (Heroku's router is one), the client address is the one
+    the outermost of them saw, taken from X-Forwarded-For; without any, the header is ignored:
+    a client could write anything in it (and so slip past an IP allowlist)."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_port=proxies)
 
 
 class CookieSessions(SecureCookieSessionInterface):

@@ -6,30 +6,30 @@ import os
 from decimal import Decimal
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 from playhouse.migrations import run as run_migrations
 
 from .errors import DomainError
 from .extensions import db
+from .models.users import SCOPES
 from .money import to_money
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
 users_cli = AppGroup("users", help="Manage users.")
 wallet_cli = AppGroup("wallet", help="Credit wallets.")
-keys_cli = AppGroup("keys", help="Manage API keys.")
 providers_cli = AppGroup("providers", help="Manage upstream providers (changes apply without a restart).")
 
 
-def _amount(value: str) -> Decimal:
+def parse_amount(value: str) -> Decimal:
     try:
         return to_money(value)
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc)) from exc
 
 
-def _fail_on_domain_error(func):
+def fail_on_domain_error(func):
     def wrapper(*args, **kwargs):
         try:
             with db.connection_context():
@@ -66,58 +66,54 @@ def db_upgrade() -> None:
 @click.option("--balance", default="0", help="Opening balance in USD")
 @click.option("--password", default="", help="Dashboard password")
 @click.option("--admin", is_flag=True, help="Give the admin role")
-@_fail_on_domain_error
+@fail_on_domain_error
 def users_create(email: str, balance: str, password: str, admin: bool) -> None:
-    """Create a user with a wallet and one API key; the key is printed last."""
+    """Create a user with a wallet and one API key (every scope); the key is printed last."""
+    from .services import accounts, keys
+
+    user = accounts.create_user(email, password, parse_amount(balance), role="admin" if admin else "user")
+    key = keys.create(keys.Actor(user.id), name="default", scopes=SCOPES)
+    click.echo(f"user {user.email} created, balance {accounts.wallets.balance_of(user)} USD")
+    click.echo(key.secret)
+
+
+@users_cli.command("list")
+@fail_on_domain_error
+def users_list() -> None:
+    """Every user: email, role, balance, active keys, created."""
     from .services import accounts
 
-    user = accounts.create_user(email, password, _amount(balance), role="admin" if admin else "user")
-    key, raw = accounts.create_key(user, name="default", quota=current_app.config["DEFAULT_DAILY_QUOTA"])
-    click.echo(f"user {user.email} created, balance {accounts.wallets.balance_of(user)} USD")
-    click.echo(raw)
+    for user in accounts.listing():
+        click.echo(
+            f"{user.email}  role={user.role}  balance={user.balance}  active_keys={user.active_keys}  "
+            f"created={user.created_at:%Y-%m-%d %H:%M:%S}"
+        )
 
 
 @wallet_cli.command("credit")
 @click.argument("email")
 @click.argument("amount")
-@_fail_on_domain_error
+@fail_on_domain_error
 def wallet_credit(email: str, amount: str) -> None:
     """Add money to a user's wallet (a deposit in the ledger)."""
     from .services import accounts, wallets
 
-    balance = wallets.deposit(accounts.user_by_email(email), _amount(amount), memo="credited by operator")
+    balance = wallets.deposit(accounts.user_by_email(email), parse_amount(amount), memo="credited by operator")
     click.echo(f"balance of {email}: {balance} USD")
-
-
-@keys_cli.command("create")
-@click.argument("email")
-@click.option("--name", default="default")
-@click.option("--quota", type=int, default=None, help="Daily request quota")
-@click.option("--numbers-status-v1", is_flag=True, help="Legacy getNumbersStatus in the older <service>_0 form")
-@_fail_on_domain_error
-def keys_create(email: str, name: str, quota: int | None, numbers_status_v1: bool) -> None:
-    """Create an API key; it is printed last, once."""
-    from .services import accounts
-
-    quota = quota if quota is not None else current_app.config["DEFAULT_DAILY_QUOTA"]
-    key, raw = accounts.create_key(
-        accounts.user_by_email(email), name=name, quota=quota, legacy_numbers_status_v1=numbers_status_v1
-    )
-    click.echo(f"key {key.prefix}... ({key.name}, {key.daily_quota} requests/day)")
-    click.echo(raw)
 
 
 def demo_account(email: str = "demo@smsbulk.local", balance: str = "10.00") -> tuple[str, str]:
     """Create (or reuse) the demo account; revoke its previous demo key and make a fresh one."""
     from .models import ApiKey, User
-    from .services import accounts
+    from .services import accounts, keys
 
     with db.connection_context():
-        user = User.get_or_none(User.email == email) or accounts.create_user(email, "demo", _amount(balance))
-        for old in accounts.keys_of(user).where(ApiKey.name == "demo", ApiKey.revoked_at.is_null()):
-            accounts.revoke_key(user, old.id)  # secrets are shown once: each run makes a fresh one
-        _, raw = accounts.create_key(user, name="demo", quota=current_app.config["DEFAULT_DAILY_QUOTA"])
-    return user.email, raw
+        user = User.get_or_none(User.email == email) or accounts.create_user(email, "demo", parse_amount(balance))
+        owner = keys.Actor(user.id)
+        for old in ApiKey.select().where(ApiKey.user == user, ApiKey.name == "demo", ApiKey.revoked_at.is_null()):
+            keys.revoke(owner, old.public_id)  # secrets are shown once: each run makes a fresh one
+        key = keys.create(owner, name="demo", scopes=SCOPES)
+    return user.email, key.secret
 
 
 @click.command("demo")
@@ -180,7 +176,7 @@ def providers_add(name: str, kind: str, base_url, api_key, priority, markup) -> 
     """Add an upstream provider and pull its prices."""
     from .services import providers
 
-    markup = _amount(markup) if markup is not None else None
+    markup = parse_amount(markup) if markup is not None else None
     providers.add(name, kind, base_url=base_url, api_key=api_key, priority=priority, markup=markup)
     click.echo(f"provider {name} added ({kind})")
     _echo_sync(providers.sync_prices(name))
@@ -194,7 +190,7 @@ def providers_set(name: str, base_url, api_key, priority, markup) -> None:
     """Change a provider's address, key, priority or markup, and pull its prices again."""
     from .services import providers
 
-    markup = _amount(markup) if markup is not None else None
+    markup = parse_amount(markup) if markup is not None else None
     providers.change(name, base_url=base_url, api_key=api_key, priority=priority, markup=markup)
     click.echo(f"provider {name} changed")
     _echo_sync(providers.sync_prices(name))
@@ -250,5 +246,7 @@ def providers_sync(name: str | None) -> None:
 
 
 def register(app: Flask) -> None:
+    from .cli_keys import keys_cli
+
     for command in (db_upgrade, demo, users_cli, wallet_cli, keys_cli, providers_cli):
         app.cli.add_command(command)

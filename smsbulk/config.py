@@ -16,7 +16,9 @@
 | SIMULATOR_NO_NUMBERS_RATE | 0 | share of simulator purchases answered "no numbers" |
 | SIMULATOR_ERROR_RATE | 0 | share of simulator purchases answered with an upstream error |
 | SIMULATOR_RENT_SMS_INTERVAL_SECONDS | 60 | a number rented from the simulator gets an SMS this often (0: one) |
-| KEY_CACHE_SECONDS | 5 | a revoked key stops working within this many seconds |
+| KEY_CACHE_SECONDS | 5 | a process trusts its read of a key at most this long (bounds a change Redis missed) |
+| KEY_CHANGES_CHECK_SECONDS | 0.5 | a key revoked, rotated or changed is re-read everywhere within this |
+| TRUSTED_PROXIES | 0 | proxies in front of the web that add to X-Forwarded-For (Heroku: 1); IP allowlists trust them |
 | QUOTA_SYNC_SECONDS | 0.1 | a process adds what it admitted to the shared quota counters this often (0: always) |
 | QUOTA_LOCAL_BATCH | 20 | requests of one key a process admits on its own between two syncs |
 | QUOTA_EXACT_MARGIN | 1000 | this close to its quota, a key's every request is checked in Redis |
@@ -70,6 +72,8 @@ class Config:
         self.SIMULATOR_ERROR_RATE = float(env.get("SIMULATOR_ERROR_RATE", "0"))
         self.SIMULATOR_RENT_SMS_INTERVAL_SECONDS = float(env.get("SIMULATOR_RENT_SMS_INTERVAL_SECONDS", "60"))
         self.KEY_CACHE_SECONDS = float(env.get("KEY_CACHE_SECONDS", "5"))
+        self.KEY_CHANGES_CHECK_SECONDS = float(env.get("KEY_CHANGES_CHECK_SECONDS", "0.5"))
+        self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
         self.QUOTA_SYNC_SECONDS = float(env.get("QUOTA_SYNC_SECONDS", "0.1"))
         self.QUOTA_LOCAL_BATCH = _env_int("QUOTA_LOCAL_BATCH", 20)
         self.QUOTA_EXACT_MARGIN = _env_int("QUOTA_EXACT_MARGIN", 1000)

@@ -71,13 +71,21 @@ class NoBalance(DomainError):
 
 
 class GuardrailExceeded(DomainError):
-    code, http_status, legacy_token = "key_limit_reached", 403, "CHANNELS_LIMIT"
+    code, http_status, legacy_token = "guardrail_reached", 403, "CHANNELS_LIMIT"
     message = "This API key reached its daily purchase or spend limit"
 
 
 class Forbidden(DomainError):
     code, http_status, legacy_token = "forbidden", 403, "BAD_KEY"
     message = "Not allowed"
+
+
+class InsufficientScope(DomainError):
+    """The key lacks the scope the call needs. The protocol has no such notion: its closest
+    token is BAD_KEY, the one every client knows on every action (docs/migration.md says why)."""
+
+    code, http_status, legacy_token = "insufficient_scope", 403, "BAD_KEY"
+    message = "This API key does not have the scope this call needs"
 
 
 class ActivationNotFound(DomainError):
@@ -124,8 +132,18 @@ class NoNumbers(DomainError):
 
 
 class KeyLimitReached(DomainError):
-    code, http_status, legacy_token = "too_many_keys", 409, "ERROR_SQL"
-    message = "A user can have at most 10 active API keys"
+    code, http_status, legacy_token = "key_limit_reached", 409, "ERROR_SQL"
+    message = "An account can have at most 10 active API keys"
+
+
+class KeyNotFound(DomainError):
+    code, http_status, legacy_token = "key_not_found", 404, "ERROR_SQL"
+    message = "No such API key"
+
+
+class KeyNotActive(DomainError):
+    code, http_status, legacy_token = "key_not_active", 409, "ERROR_SQL"
+    message = "The API key is revoked or expired"
 
 
 class NotFound(DomainError):

@@ -34,6 +34,7 @@ JOB_FUNCS = {
     "expire_due": "workers.tasks.expire_due",
     "sweep_stuck": "workers.tasks.sweep_stuck",
     "sync_prices": "workers.tasks.sync_prices",
+    "record_keys_last_used": "workers.tasks.record_keys_last_used",
 }
 
 SERIALIZER = "rq.serializers.JSONSerializer"
@@ -108,6 +109,7 @@ PERIODIC = (
     ("expire_due", 30),
     ("sweep_stuck", 60),
     ("sync_prices", 300),
+    ("record_keys_last_used", 60),  # from Redis, where requests note it, to the keys' rows
 )
 
 

@@ -36,9 +36,11 @@ from .errors import QuotaExceeded
 
 SECONDS_PER_DAY = 86400
 
-# KEYS[1] the key's counter of the day; ARGV: its quota, when the counter may go (Unix time),
-# and the requests this process admitted since its last sync. Negative = refused: -1 - count.
+# KEYS[1] the key's counter of the day, KEYS[2] the keys' last-use times; ARGV: its quota, when
+# the counter may go (Unix time), the requests this process admitted since its last sync, the
+# key's id and the time now. Negative = refused: -1 - count.
 _CHECK_SCRIPT = """
+redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
 local pending = tonumber(ARGV[3])
 if pending > 0 then used = redis.call('INCRBY', KEYS[1], pending) end
@@ -51,18 +53,26 @@ redis.call('EXPIREAT', KEYS[1], ARGV[2])
 return used
 """
 
-# KEYS: counters; ARGV: per counter, the requests to add and when it may go. The new counts.
+# KEYS[1] the keys' last-use times, then the counters; ARGV[1] the time now, then per counter
+# the requests to add, when it may go and its key's id. The new counts.
 _SYNC_SCRIPT = """
 local counts = {}
-for i, key in ipairs(KEYS) do
-  counts[i] = redis.call('INCRBY', key, ARGV[2 * i - 1])
-  redis.call('EXPIREAT', key, ARGV[2 * i])
+for i = 2, #KEYS do
+  local at = 3 * i - 4
+  counts[i - 1] = redis.call('INCRBY', KEYS[i], ARGV[at])
+  redis.call('EXPIREAT', KEYS[i], ARGV[at + 1])
+  redis.call('HSET', KEYS[1], ARGV[at + 2], ARGV[1])
 end
 return counts
 """
 
+# When each key was last used (Unix seconds), written by the scripts above, so knowing it costs
+# no round trip and no database write per request; services/key_usage.py moves it to the
+# database once a minute.
+LAST_USED = "keys:last-used"
 
-def _run(connection, script: str, keys: list[str], args: list) -> object:
+
+def run_script(connection, script: str, keys: list[str], args: list) -> object:
     """One EVALSHA: keys and numbers, not the script. Redis answers NOSCRIPT the first time
     (or after a restart): the script is sent once with EVAL, which also caches it there."""
     sha = _sha(script)
@@ -118,6 +128,10 @@ def counter_key(key_id: int, day: QuotaDay) -> str:
     return f"quota:{key_id}:{day.suffix}"
 
 
+def key_id_of(counter: str) -> str:
+    return counter.split(":", 2)[1]
+
+
 @dataclass(frozen=True)
 class Policy:
     sync_seconds: float
@@ -162,7 +176,8 @@ class Counters:
                 self.sync(connection, policy.sync_seconds)
             return used
         try:
-            answer = int(_run(connection, _CHECK_SCRIPT, [key], [quota, day.drop_at, pending]))
+            args = [quota, day.drop_at, pending, key_id_of(key), int(time.time())]
+            answer = int(run_script(connection, _CHECK_SCRIPT, [key, LAST_USED], args))
         except BaseException:
             self._give_back({key: pending}, {key: day.drop_at})
             raise
@@ -185,9 +200,10 @@ class Counters:
             self.drop_at = {key: drop_at[key] for key in pending}
         if not pending:
             return
-        args = [value for key, count in pending.items() for value in (count, drop_at[key])]
+        args = [int(time.time())]
+        args += [value for key, count in pending.items() for value in (count, drop_at[key], key_id_of(key))]
         try:
-            counts = _run(connection, _SYNC_SCRIPT, list(pending), args)
+            counts = run_script(connection, _SYNC_SCRIPT, [LAST_USED, *pending], args)
         except BaseException:
             self._give_back(pending, drop_at)
             raise
@@ -245,3 +261,15 @@ def count_request(connection, caller) -> Usage:
 def reset() -> None:
     """Forget this process's view (tests start each one on an empty Redis)."""
     _counters.reset()
+
+
+def used_today(connection, key_ids: list[int]) -> dict[int, int]:
+    """Each key's requests today as this process knows them: the shared counter and what this
+    process admitted since its last sync (other processes' within QUOTA_SYNC_SECONDS)."""
+    day = quota_day()
+    names = [counter_key(key_id, day) for key_id in key_ids]
+    values = connection.mget(names) if names else []
+    return {
+        key_id: int(value or 0) + _counters.pending_of(name)
+        for key_id, name, value in zip(key_ids, names, values, strict=True)
+    }

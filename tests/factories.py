@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from smsbulk.extensions import db
 from smsbulk.models import LedgerEntry, User
-from smsbulk.services import accounts, wallets
+from smsbulk.models.users import SCOPES
+from smsbulk.services import accounts, keys, wallets
 
 _seq = itertools.count(1)
 
@@ -24,11 +25,18 @@ class Account:
         return {"x-api-key": self.key}
 
 
+def make_key(user: User, quota: int | None = None, **options) -> keys.ApiKey:
+    """A key of the user (every scope unless `scopes` says), made by its owner; `.secret` is set."""
+    options.setdefault("scopes", SCOPES)
+    with db.connection_context() if db.is_closed() else _noop():
+        return keys.create(keys.Actor(user.id), daily_quota=quota, **options)
+
+
 def make_user(balance: str | Decimal = "10.00", quota: int | None = None, **key_options) -> Account:
     with db.connection_context() if db.is_closed() else _noop():
         user = accounts.create_user(f"user{next(_seq)}@example.com", "", Decimal(str(balance)))
-        key, raw = accounts.create_key(user, quota=quota, **key_options)
-    return Account(user, raw, key.id)
+        key = make_key(user, quota, **key_options)
+    return Account(user, key.secret, key.id)
 
 
 class _noop:

@@ -60,3 +60,61 @@ def test_a_key_can_be_made_for_the_older_numbers_status_form(runner):
     assert made.exit_code == 0
     with db.connection_context():
         assert ApiKey.get(ApiKey.prefix == last_line(made.output)[:8]).legacy_numbers_status_v1 is True
+
+
+def key_of(runner, email: str) -> dict:
+    """The fields of the first line `keys list` prints for the user."""
+    line = runner.invoke(args=["keys", "list", email]).output.splitlines()[0]
+    return dict(part.split("=", 1) for part in line.split("  ")[1:]) | {"id": line.split()[0]}
+
+
+def test_users_create_makes_a_key_with_every_scope_and_keys_create_read_and_purchase(runner):
+    runner.invoke(args=["users", "create", "ops@example.com"])
+    assert key_of(runner, "ops@example.com")["scopes"] == "read,purchase,keys"
+    runner.invoke(args=["keys", "create", "ops@example.com", "--name", "bot"])
+    assert key_of(runner, "ops@example.com")["scopes"] == "read,purchase"
+    narrow = runner.invoke(args=["keys", "create", "ops@example.com", "--scopes", "read", "--allow-ip", "10.0.0.0/8"])
+    assert narrow.exit_code == 0 and "scopes=read " in narrow.output and "allowed_ips=10.0.0.0/8" in narrow.output
+    bad = runner.invoke(args=["keys", "create", "ops@example.com", "--scopes", "root"])
+    assert bad.exit_code == 1 and "scopes" in bad.output and "Traceback" not in bad.output
+
+
+def test_an_operator_lists_sets_rotates_and_revokes_a_key(runner, client):
+    made = runner.invoke(args=["users", "create", "ops@example.com", "--balance", "5"])
+    secret = last_line(made.output)
+    key = key_of(runner, "ops@example.com")
+    assert key["state"] == "active" and key["quota"] == "10000" and key["max_purchases"] == "-"
+    changed = runner.invoke(
+        args=["keys", "set", key["id"], "--quota", "9", "--max-purchases", "2", "--max-spend", "1.50"]
+        + ["--scopes", "read,purchase", "--allow-ip", "127.0.0.1", "--allow-ip", "10.0.0.0/8"]
+    )
+    assert changed.exit_code == 0, changed.output
+    key = key_of(runner, "ops@example.com")
+    assert (key["quota"], key["max_purchases"], key["max_spend"], key["scopes"]) == ("9", "2", "1.50", "read,purchase")
+    assert key["allowed_ips"] == "127.0.0.1/32,10.0.0.0/8"
+    answer = client.get("/api/v1/keys/current", headers={"x-api-key": secret})
+    assert answer.status_code == 200 and answer.json["maxPurchasesPerDay"] == 2
+    runner.invoke(args=["keys", "set", key["id"], "--max-purchases", "none", "--any-ip"])
+    key = key_of(runner, "ops@example.com")
+    assert key["max_purchases"] == "-" and key["allowed_ips"] == "any" and key["used_today"] == "1"
+    rotated = runner.invoke(args=["keys", "rotate", key["id"]])
+    new_secret = last_line(rotated.output)
+    assert rotated.exit_code == 0 and len(new_secret) == 32 and new_secret != secret
+    assert client.get("/api/v1/wallet/balance", headers={"x-api-key": secret}).status_code == 401
+    assert client.get("/api/v1/wallet/balance", headers={"x-api-key": new_secret}).status_code == 200
+    revoked = runner.invoke(args=["keys", "revoke", key["id"]])
+    assert revoked.exit_code == 0 and "state=revoked" in revoked.output
+    assert client.get("/api/v1/wallet/balance", headers={"x-api-key": new_secret}).status_code == 401
+    assert key_of(runner, "ops@example.com")["revoked"] != "-"
+    for args in (["keys", "revoke", "key_nope"], ["keys", "set", key["id"], "--quota", "-1"]):
+        failed = runner.invoke(args=args)
+        assert failed.exit_code != 0 and "Traceback" not in failed.output, args
+
+
+def test_users_list_shows_each_user_with_balance_and_active_keys(runner):
+    runner.invoke(args=["users", "create", "a@example.com", "--balance", "2.50"])
+    runner.invoke(args=["users", "create", "b@example.com", "--admin"])
+    runner.invoke(args=["keys", "create", "b@example.com"])
+    lines = runner.invoke(args=["users", "list"]).output.splitlines()
+    assert lines[0].startswith("a@example.com  role=user  balance=2.50  active_keys=1  created=")
+    assert lines[1].startswith("b@example.com  role=admin  balance=0.00  active_keys=2  created=")

@@ -14,7 +14,7 @@ from rq import get_current_job
 
 from smsbulk import logs, metrics
 from smsbulk.extensions import db
-from smsbulk.services import fulfilment, lifecycle, providers
+from smsbulk.services import fulfilment, key_usage, lifecycle, providers
 
 log = logging.getLogger("workers.jobs")
 
@@ -102,3 +102,8 @@ def sweep_stuck() -> dict:
 def sync_prices() -> dict:
     with _connection():
         return providers.sync_prices()
+
+
+def record_keys_last_used() -> int:
+    with _connection():
+        return key_usage.record_last_used()

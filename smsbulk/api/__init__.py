@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, g, jsonify, request
 
 from .. import auth, quota
 from ..errors import DomainError
 from ..extensions import get_redis
 from ..models import User
-from . import activations, catalog, keys, wallet
+from . import account, activations, catalog, keys, scopes, wallet
 from .base import Api
 
-BLUEPRINTS = (wallet.blp, activations.blp, catalog.blp, keys.blp)
+BLUEPRINTS = (wallet.blp, activations.blp, catalog.blp, keys.blp, account.blp)
 
 
 def key_from_request() -> str | None:
@@ -26,10 +26,13 @@ def key_from_request() -> str | None:
 
 
 def authenticate_and_count() -> None:
-    caller = auth.authenticate(key_from_request(), current_app.config["KEY_CACHE_SECONDS"])
+    """Every call: a usable key (known, active, from an allowed address), counted against its
+    quota, holding the scope the operation needs (smsbulk/api/scopes.py)."""
+    caller = auth.authenticate_request(key_from_request())
     g.caller = caller
     g.usage = quota.count_request(get_redis(), caller)
     g.user = User(id=caller.user_id)  # a reference for queries, loaded lazily if ever needed
+    scopes.check(caller)
 
 
 def rate_limit_headers(response):
@@ -60,6 +63,7 @@ def register(app: Flask) -> Api:
     api = Api(app)
     for blp in BLUEPRINTS:
         api.register_blueprint(blp)
+    scopes.collect(app, BLUEPRINTS)
     api.spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "x-api-key"})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("apiKeyQuery", {"type": "apiKey", "in": "query", "name": "api_key"})

@@ -6,6 +6,7 @@ from ..services.catalog import resolve_country, resolve_service
 from .base import Blueprint, PeeweePage
 from .docs import errors
 from .schemas import ActivationCreateSchema, ActivationQuerySchema, ActivationSchema
+from .scopes import scope
 
 blp = Blueprint("activations", __name__, url_prefix="/api/v1/activations", description="Buy numbers, get codes")
 
@@ -22,6 +23,7 @@ def order_from(body: dict) -> activations.Order:
 
 @blp.route("")
 class Activations(MethodView):
+    @scope("purchase")
     @blp.arguments(ActivationCreateSchema(), example={"serviceCode": "wa", "countryIso": "TR"})  # built once
     @blp.response(201, ActivationSchema)
     @blp.alt_response(202, schema=ActivationSchema, description="Still PENDING: poll it", success=True)
@@ -32,6 +34,7 @@ class Activations(MethodView):
         activation = activations.buy(g.caller, order_from(body))
         return activation, 202 if activation.status == "PENDING" else 201
 
+    @scope("read")
     @blp.arguments(ActivationQuerySchema(), location="query")
     @blp.response(200, ActivationSchema(many=True))
     @blp.paginate(PeeweePage)
@@ -44,6 +47,7 @@ class Activations(MethodView):
 
 @blp.route("/<activation_id>")
 class ActivationById(MethodView):
+    @scope("read")
     @blp.response(200, ActivationSchema)
     @errors(404)
     @blp.doc(operationId="getActivation")
@@ -53,6 +57,7 @@ class ActivationById(MethodView):
 
 
 def _action(name: str, service_call, summary: str):
+    @scope("purchase")
     @blp.response(200, ActivationSchema)
     @errors(404, 409)
     @blp.doc(operationId=f"{name}Activation")

@@ -4,12 +4,14 @@ from ..services import catalog, rent_pricing
 from .base import Blueprint
 from .docs import errors
 from .schemas import CountrySchema, PriceQuerySchema, PriceSchema, RentPriceQuerySchema, RentPriceSchema, ServiceSchema
+from .scopes import scope
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/catalog", description="Countries, services and prices")
 
 
 @blp.route("/countries")
 class Countries(MethodView):
+    @scope("read")
     @blp.response(200, CountrySchema(many=True))
     @errors()
     @blp.doc(operationId="listCountries")
@@ -20,6 +22,7 @@ class Countries(MethodView):
 
 @blp.route("/services")
 class Services(MethodView):
+    @scope("read")
     @blp.response(200, ServiceSchema(many=True))
     @errors()
     @blp.doc(operationId="listServices")
@@ -30,6 +33,7 @@ class Services(MethodView):
 
 @blp.route("/prices")
 class Prices(MethodView):
+    @scope("read")
     @blp.arguments(PriceQuerySchema(), location="query")
     @blp.response(200, PriceSchema(many=True))
     @errors(404, 422)
@@ -41,6 +45,7 @@ class Prices(MethodView):
 
 @blp.route("/rent-prices")
 class RentPrices(MethodView):
+    @scope("read")
     @blp.arguments(RentPriceQuerySchema(), location="query")
     @blp.response(200, RentPriceSchema(many=True))
     @errors(404, 422)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..compiled import compiled_rows
 from ..models import Sms
 from ..models import activations as st
+from ..models.users import SCOPES
+from ..services import keys
 from ..services.catalog import iso_of
 from .base import AMOUNT, Amount, AmountInput, Schema, UtcDateTime
 
@@ -135,12 +139,109 @@ class RentPriceSchema(Schema):
     stock = fields.Integer(required=True)
 
 
+def _rule(check):
+    """A service's rule for a setting as a validator: one rule, whichever face applies it."""
+
+    def validate(value):
+        try:
+            check(value)
+        except (TypeError, ValueError) as exc:
+            raise ma.ValidationError(str(exc)) from exc
+
+    return validate
+
+
+_SCOPE = fields.String(validate=validate.OneOf(SCOPES), metadata={"example": "read"})
+_CIDR = fields.String(validate=_rule(lambda cidr: keys.check_ips([cidr])), metadata={"example": "203.0.113.0/24"})
+_KEY_ID = {"example": "key_3f9a0c1d2e4b5a6c"}
+
+
 class KeySchema(Schema):
-    name = fields.String(required=True)
-    prefix = fields.String(required=True)
-    daily_quota = fields.Integer(required=True)
-    usage_today = fields.Integer(required=True)
+    id = fields.String(attribute="public_id", required=True, metadata=_KEY_ID)
+    name = fields.String(required=True, metadata={"example": "my bot"})
+    prefix = fields.String(
+        required=True, metadata={"description": "The secret's first characters", "example": "Ab3dE5gH"}
+    )
+    scopes = fields.List(fields.String(metadata={"enum": list(SCOPES)}), attribute="scope_list", required=True)
+    state = fields.String(required=True, metadata={"enum": list(keys.STATES)})
+    daily_quota = fields.Integer(required=True, metadata={"description": "Requests per UTC day"})
+    usage_today = fields.Integer(required=True, metadata={"description": "Requests counted today"})
+    max_purchases_per_day = fields.Integer(allow_none=True, metadata={"description": "Guardrail; null: none"})
+    max_spend_per_day = Amount(allow_none=True, metadata={**AMOUNT, "description": "Guardrail in USD; null: none"})
+    purchases_today = fields.Integer(required=True)
+    spent_today = Amount(required=True)
+    allowed_ips = fields.List(
+        fields.String(),
+        attribute="ip_list",
+        required=True,
+        metadata={"description": "CIDRs the key is accepted from; empty: anywhere"},
+    )
+    expires_at = UtcDateTime(allow_none=True)
+    previous_secret_expires_at = UtcDateTime(
+        attribute="previous_expires_at",
+        allow_none=True,
+        metadata={"description": "After a rotation with a grace period: until when the old secret works"},
+    )
+    created_at = UtcDateTime(required=True)
+    last_used_at = UtcDateTime(attribute="last_used", allow_none=True)
+    revoked_at = UtcDateTime(allow_none=True)
+
+
+class IssuedKeySchema(KeySchema):
+    secret = fields.String(
+        required=True, metadata={"description": "The key itself: shown in this answer only, never again"}
+    )
+
+
+class CurrentKeySchema(KeySchema):
     remaining = fields.Integer(required=True)
     reset_at = UtcDateTime(required=True)
-    max_purchases_per_day = fields.Integer(allow_none=True)
-    max_spend_per_day = Amount(allow_none=True)
+
+
+class KeyQuerySchema(Schema):
+    state = fields.String(validate=validate.OneOf(keys.STATES))
+
+
+class KeyChangeSchema(Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    name = fields.String(validate=_rule(keys.check_name), metadata={"example": "my bot"})
+    daily_quota = fields.Integer(validate=validate.Range(0, keys.MAX_QUOTA), metadata={"example": 10000})
+    max_purchases_per_day = fields.Integer(allow_none=True, validate=validate.Range(0, keys.MAX_PURCHASES))
+    max_spend_per_day = fields.Decimal(
+        allow_none=True, validate=_rule(keys.check_amount), metadata={**AMOUNT, "example": "5.00"}
+    )
+    scopes = fields.List(_SCOPE, validate=validate.Length(min=1), metadata={"example": ["read", "purchase"]})
+    allowed_ips = fields.List(_CIDR, validate=validate.Length(max=keys.MAX_ALLOWED_IPS))
+
+
+class KeyCreateSchema(KeyChangeSchema):
+    name = fields.String(validate=_rule(keys.check_name), load_default="default", metadata={"example": "my bot"})
+    scopes = fields.List(
+        _SCOPE,
+        validate=validate.Length(min=1),
+        load_default=list(keys.DEFAULT_SCOPES),
+        metadata={"example": ["read", "purchase"]},
+    )
+    expires_at = fields.AwareDateTime(
+        default_timezone=datetime.UTC, validate=_rule(keys.check_expiry), metadata={"example": "2030-01-31T12:00:00Z"}
+    )
+
+
+class RotateSchema(Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    grace_period_seconds = fields.Integer(
+        validate=validate.Range(0, keys.MAX_GRACE_SECONDS),
+        load_default=0,
+        metadata={"description": "How long the old secret keeps working (0: not at all; at most 86400)"},
+    )
+
+
+class AccountSchema(Schema):
+    email = fields.String(required=True)
+    role = fields.String(required=True, metadata={"enum": ["user", "admin"]})
+    created_at = UtcDateTime(required=True)
+    active_keys = fields.Integer(required=True)

@@ -5,12 +5,14 @@ from ..services import wallets
 from .base import Blueprint, PeeweePage
 from .docs import errors
 from .schemas import BalanceSchema, TransactionSchema
+from .scopes import scope
 
 blp = Blueprint("wallet", __name__, url_prefix="/api/v1/wallet", description="Wallet balance and ledger")
 
 
 @blp.route("/balance")
 class Balance(MethodView):
+    @scope("read")
     @blp.response(200, BalanceSchema)
     @errors()
     @blp.doc(operationId="getBalance")
@@ -21,6 +23,7 @@ class Balance(MethodView):
 
 @blp.route("/transactions")
 class Transactions(MethodView):
+    @scope("read")
     @blp.response(200, TransactionSchema(many=True))
     @blp.paginate(PeeweePage)
     @errors()

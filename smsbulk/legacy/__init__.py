@@ -55,7 +55,7 @@ def key_from_request(params: Params) -> str | None:
 def authenticate_and_count() -> None:
     """The same key check and daily quota as REST: every authenticated call counts."""
     g.legacy_params = Params.from_request(request)
-    g.caller = auth.authenticate(key_from_request(g.legacy_params), current_app.config["KEY_CACHE_SECONDS"])
+    g.caller = auth.authenticate_request(key_from_request(g.legacy_params))
     g.usage = quota.count_request(get_redis(), g.caller)
 
 

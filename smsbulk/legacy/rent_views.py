@@ -17,7 +17,7 @@ def _default_hours() -> int:
     return current_app.config["RENT_DEFAULT_HOURS"]
 
 
-@action("getRentServicesAndCountries", error_shape=RENT)
+@action("getRentServicesAndCountries", error_shape=RENT, scope="read")
 def get_rent_services_and_countries(p: Params, caller: Caller) -> protocol.Answer:
     hours = params.rent_hours(p, _default_hours())
     found = rent_pricing.legacy_catalogue(params.country(p), params.operator(p), hours)

@@ -14,6 +14,16 @@ from . import params, protocol
 from .dispatch import action
 from .params import Params
 
+# Buying ones need the `purchase` scope, as getNumber does; the rest `read`.
+BUYING = {
+    "getRentNumber",
+    "continueRentNumber",
+    "setRentStatus",
+    "getMultiServiceNumber",
+    "getAdditionalService",
+    "getExtraActivation",
+}
+
 # action -> (token, REST-equivalent status)
 RENT = {
     "getRentNumber": ("NO_NUMBERS", 503),
@@ -40,12 +50,14 @@ def _refusal(token: str, status: int):
 
 
 for _name, (_token, _status) in RENT.items():
-    action(_name, error_shape=protocol.RENT_JSON)(_refusal(_token, _status))
+    action(_name, error_shape=protocol.RENT_JSON, scope="purchase" if _name in BUYING else "read")(
+        _refusal(_token, _status)
+    )
 for _name, (_token, _status) in OTHER.items():
-    action(_name)(_refusal(_token, _status))
+    action(_name, scope="purchase" if _name in BUYING else "read")(_refusal(_token, _status))
 
 
-@action("getIncomingCallStatus")
+@action("getIncomingCallStatus", scope="read")
 def get_incoming_call_status(p: Params, caller: Caller) -> protocol.Answer:
     """Ours, but an SMS activation: NOT_INCOMING; anything else: INVALID_ACTIVATION_ID."""
     try:
@@ -55,7 +67,7 @@ def get_incoming_call_status(p: Params, caller: Caller) -> protocol.Answer:
     raise FeatureUnavailable("NOT_INCOMING", 409)
 
 
-@action("parseCall")
+@action("parseCall", scope="read")
 def parse_call(p: Params, caller: Caller) -> protocol.Answer:
     """No activation of ours is a voice activation: there is never a call to parse."""
     activations.get_for_owner(caller.user_id, params.activation_id(p))

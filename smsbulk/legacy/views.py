@@ -45,17 +45,17 @@ def with_number(activation: Activation) -> Activation:
     return activation
 
 
-@action("getNumber")
+@action("getNumber", scope="purchase")
 def get_number(p: Params, caller: Caller) -> protocol.Answer:
     return protocol.number(with_number(activations.buy_now(caller, order_from(p))))
 
 
-@action("getNumberV2")
+@action("getNumberV2", scope="purchase")
 def get_number_v2(p: Params, caller: Caller) -> protocol.Answer:
     return protocol.number_v2(with_number(activations.buy_now(caller, order_from(p), reject_repeat=True)))
 
 
-@action("setStatus")
+@action("setStatus", scope="purchase")
 def set_status(p: Params, caller: Caller) -> protocol.Answer:
     activation_id = params.activation_id(p)
     service_call, answer = SET_STATUS[params.status_code(p)]
@@ -63,29 +63,29 @@ def set_status(p: Params, caller: Caller) -> protocol.Answer:
     return protocol.token(answer)
 
 
-@action("getStatus")
+@action("getStatus", scope="read")
 def get_status(p: Params, caller: Caller) -> protocol.Answer:
     return protocol.status(activations.status_for_owner(caller.user_id, params.activation_id(p)))
 
 
-@action("getStatusV2")
+@action("getStatusV2", scope="read")
 def get_status_v2(p: Params, caller: Caller) -> protocol.Answer:
     return protocol.status_v2(*activations.with_messages(caller.user_id, params.activation_id(p)))
 
 
-@action("getFullSms")
+@action("getFullSms", scope="read")
 def get_full_sms(p: Params, caller: Caller) -> protocol.Answer:
     return protocol.full_sms(*activations.with_messages(caller.user_id, params.activation_id(p)))
 
 
-@action("getActiveActivations", error_shape=protocol.ACTIVATION_JSON)
+@action("getActiveActivations", error_shape=protocol.ACTIVATION_JSON, scope="read")
 def get_active_activations(p: Params, caller: Caller) -> protocol.Answer:
     offset = p.number("start", "offset", default=0, maximum=10**6)
     limit = p.number("limit", "length", default=500, maximum=500)
     return protocol.active_activations(activations.active_for_owner(caller.user_id, offset, limit))
 
 
-@action("getHistory")
+@action("getHistory", scope="read")
 def get_history(p: Params, caller: Caller) -> protocol.Answer:
     since, until = params.history_window(p, utcnow())
     offset = p.number("offset", default=0, maximum=10**6)

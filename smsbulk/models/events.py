@@ -17,6 +17,11 @@ FAILED = "activation.failed"
 WITHDRAWN = "activation.withdrawn"
 REFUNDED = "activation.refunded"
 LEDGER_ENTRY = "ledger.entry"
+# API keys (services/keys.py): the payload is the key as the REST API shows it, never its secret.
+KEY_CREATED = "key.created"
+KEY_ROTATED = "key.rotated"
+KEY_REVOKED = "key.revoked"
+KEY_CHANGED = "key.changed"
 
 
 class Event(BaseModel):

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from peewee import fn
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import auth, quota
-from ..errors import BadRequest, KeyLimitReached, NotFound
+from ..errors import BadRequest, NotFound
 from ..extensions import db
 from ..models import ApiKey, User, Wallet
-from ..models.base import utcnow
-from . import wallets
-
-MAX_ACTIVE_KEYS = 10
+from . import keys, wallets
 
 
 @db.atomic()
@@ -41,59 +38,15 @@ def user_by_email(email: str) -> User:
     return user
 
 
-@db.atomic()
-def create_key(user: User, name: str = "default", quota: int | None = None, **guardrails) -> tuple[ApiKey, str]:
-    """A new key; the secret is returned once and only its hash is stored."""
-    active = ApiKey.select().where((ApiKey.user == user) & ApiKey.revoked_at.is_null()).count()
-    if active >= MAX_ACTIVE_KEYS:
-        raise KeyLimitReached()
-    if quota is not None and quota < 0:
-        raise BadRequest("quota must not be negative")
-    raw = auth.new_key()
-    fields = {"daily_quota": quota} if quota is not None else {}
-    key = ApiKey.create(
-        user=user, name=name[:64], prefix=raw[: auth.PREFIX_LENGTH], key_hash=auth.hash_key(raw), **fields, **guardrails
-    )
-    return key, raw
+def summary(user_id: int) -> User:
+    """The account as GET /account shows it: the user, with `active_keys` counted."""
+    user = User.get_by_id(user_id)
+    user.active_keys = keys.active_count(user_id)
+    return user
 
 
-def revoke_key(user: User, key_id: int) -> ApiKey:
-    rows = (
-        ApiKey.update(revoked_at=utcnow())
-        .where((ApiKey.id == key_id) & (ApiKey.user == user) & ApiKey.revoked_at.is_null())
-        .execute()
-    )
-    if not rows:
-        raise NotFound("no such active key")
-    return ApiKey.get_by_id(key_id)
-
-
-@db.atomic()
-def rotate_key(user: User, key_id: int) -> tuple[ApiKey, str]:
-    old = revoke_key(user, key_id)
-    return create_key(
-        user,
-        name=old.name,
-        quota=old.daily_quota,
-        max_purchases_per_day=old.max_purchases_per_day,
-        max_spend_per_day=old.max_spend_per_day,
-        legacy_numbers_status_v1=old.legacy_numbers_status_v1,
-    )
-
-
-def keys_of(user: User):
-    return ApiKey.select().where(ApiKey.user == user).order_by(ApiKey.id)
-
-
-def key_status(caller: auth.Caller, usage: quota.Usage) -> dict:
-    key = ApiKey.get_by_id(caller.key_id)
-    return {
-        "name": key.name,
-        "prefix": key.prefix,
-        "daily_quota": usage.limit,
-        "usage_today": usage.used,
-        "remaining": usage.remaining,
-        "reset_at": usage.reset_at,
-        "max_purchases_per_day": key.max_purchases_per_day,
-        "max_spend_per_day": key.max_spend_per_day,
-    }
+def listing():
+    """Every user with the balance and the number of active keys, oldest first (operators)."""
+    active_keys = ApiKey.select(fn.COUNT(ApiKey.id)).where((ApiKey.user == User.id) & keys.active_condition())
+    columns = (User.id, User.email, User.role, User.created_at, Wallet.balance, active_keys.alias("active_keys"))
+    return User.select(*columns).join(Wallet).order_by(User.id).objects()

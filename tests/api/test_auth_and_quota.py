@@ -27,10 +27,11 @@ def test_a_missing_or_wrong_key_is_401_with_the_json_error_body(client, headers)
 
 
 def test_a_revoked_key_stops_working(client, make_user, conn):
-    from smsbulk.services import accounts
+    from smsbulk.models import ApiKey
+    from smsbulk.services import keys
 
     account = make_user()
-    accounts.revoke_key(account.user, account.key_id)
+    keys.revoke(keys.Actor(account.user.id), ApiKey.get_by_id(account.key_id).public_id)
     assert client.get("/api/v1/wallet/balance", headers=account.headers).status_code == 401
 
 

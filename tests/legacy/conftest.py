@@ -10,7 +10,7 @@ import pytest
 
 from smsbulk.extensions import db
 from smsbulk.services import accounts
-from tests.factories import Account
+from tests.factories import Account, make_key
 
 PATH = "/stubs/handler_api.php"
 _seq = itertools.count(1)
@@ -23,8 +23,8 @@ def make_user(app):
     def make(balance: str | Decimal = "10.00", quota: int | None = None, **key_options) -> Account:
         with db.connection_context() if db.is_closed() else nullcontext():
             user = accounts.create_user(f"bot{next(_seq)}@example.com", "", Decimal(str(balance)))
-            key, raw = accounts.create_key(user, quota=quota, **key_options)
-        return Account(user, raw, key.id)
+            key = make_key(user, quota, **key_options)
+        return Account(user, key.secret, key.id)
 
     return make
 

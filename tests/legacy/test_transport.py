@@ -113,11 +113,12 @@ def test_the_daily_quota_is_shared_with_rest_and_answers_rate_limited(client, le
 
 def test_a_revoked_key_is_bad_key(legacy, make_user):
     from smsbulk.extensions import db
-    from smsbulk.services import accounts
+    from smsbulk.models import ApiKey
+    from smsbulk.services import keys
 
     account = make_user()
     with db.connection_context():
-        accounts.revoke_key(account.user, account.key_id)
+        keys.revoke(keys.Actor(account.user.id), ApiKey.get_by_id(account.key_id).public_id)
     assert legacy.text(account.key, "getBalance") == "BAD_KEY"
 
 

@@ -23,6 +23,7 @@ from smsbulk import create_app
 from smsbulk.extensions import db
 from smsbulk.models import ALL_MODELS, Activation, Price, Provider
 from smsbulk.services import accounts, catalog, lifecycle, providers, wallets
+from tests.factories import make_key
 from tests.stubs import closed_port_url
 
 from .fakes import dead_provider
@@ -95,7 +96,7 @@ def upstream(app, tmp_path, redis_url):
         providers.ensure_simulator()
         providers.sync_prices("simulator")
         user = accounts.create_user("reseller@example.com", "pw", Decimal("5.00"))
-        _, key = accounts.create_key(user)
+        key = make_key(user).secret
     server = make_server("127.0.0.1", 0, serve_as_upstream, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -6,6 +6,7 @@ from smsbulk.services import events
 
 def test_an_accounts_events_are_read_after_a_cursor_oldest_first_and_only_its_own(conn, make_user):
     alice, bob = make_user(), make_user()
+    start = events.after(alice.user.id)[-1].id  # her key's creation
     with db.atomic():
         events.lock_account(alice.user.id)
         first = events.append(alice.user.id, "ledger.entry", {"amount": "1.00"})
@@ -14,11 +15,11 @@ def test_an_accounts_events_are_read_after_a_cursor_oldest_first_and_only_its_ow
         events.lock_account(bob.user.id)
         events.append(bob.user.id, "ledger.entry", {"amount": "2.00"})
 
-    assert [e.id for e in events.after(alice.user.id)] == [first, second]
+    assert [e.id for e in events.after(alice.user.id, start)] == [first, second]
     assert [e.id for e in events.after(alice.user.id, first)] == [second]
     assert events.after(alice.user.id, second) == []
-    assert [e.type for e in events.after(alice.user.id, types=["key.created"])] == ["key.created"]
-    assert events.payload_of(events.after(alice.user.id)[0]) == {"amount": "1.00"}
+    assert [e.type for e in events.after(alice.user.id, start, types=["key.created"])] == ["key.created"]
+    assert events.payload_of(events.after(alice.user.id, start)[0]) == {"amount": "1.00"}
 
 
 def test_the_cursor_read_is_an_index_range_scan(conn, make_user):
