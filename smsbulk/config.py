@@ -9,7 +9,11 @@
 | ACTIVATION_LIFETIME_SECONDS | 1200 | an activation without a code expires (and is refunded) after this |
 | PURCHASE_WAIT_SECONDS | 5 | how long a buying request waits for its purchase job |
 | POLL_INTERVAL_SECONDS | 2 | how often the cron polls providers for SMS |
-| STUCK_PURCHASE_SECONDS | 120 | a PENDING purchase older than this is re-driven by the sweeper |
+| PURCHASE_DEADLINE_SECONDS | 120 | a purchase still without a number this long after it was placed fails, refunded |
+| PURCHASE_STALL_SECONDS | 20 | a PENDING purchase untouched this long, no call in flight, gets a new job |
+| ATTEMPT_TIMEOUT_SECONDS | 90 | an upstream call unanswered after this (its job died) is settled with the provider |
+| PROVIDER_ACTION_RESEND_SECONDS | 120 | an upstream cancel/finish/another-code still owed after this is sent again |
+| RECOVERY_INTERVAL_SECONDS | 10 | how often the cron process runs expiry and the recovery pass |
 | DEFAULT_DAILY_QUOTA | 10000 | requests per key per UTC day, unless the key says otherwise |
 | DEFAULT_MARKUP | 1.25 | user price = provider cost x markup, rounded once to cents |
 | SIMULATOR_SMS_DELAY_SECONDS | 5 | the simulator sends a code this long after purchase |
@@ -26,7 +30,6 @@
 | PROVIDER_BREAKER_THRESHOLD | 5 | this many upstream failures in a row open a provider's circuit |
 | PROVIDER_BREAKER_COOLDOWN_SECONDS | 60 | an open circuit lets one trial call through after this long |
 | PROVIDER_HEALTH_CACHE_SECONDS | 1 | a process re-reads the circuits of other processes' providers at most this often |
-| LATE_SMS_RECHECK_SECONDS | 60 | an activation refunded here is polled once more this long after, for late codes |
 | RENT_PRICE_HOURS | 4,24,168,720 | rental lengths each provider is quoted for; others are priced from these |
 | RENT_MIN_HOURS | 1 | the shortest rental (one shorter than the shortest quoted length pays for that one) |
 | RENT_MAX_HOURS | 1344 | the longest rental, extensions included (8 weeks, as SMS-Activate) |
@@ -64,7 +67,11 @@ class Config:
         self.ACTIVATION_LIFETIME_SECONDS = _env_int("ACTIVATION_LIFETIME_SECONDS", 1200)
         self.PURCHASE_WAIT_SECONDS = float(env.get("PURCHASE_WAIT_SECONDS", "5"))
         self.POLL_INTERVAL_SECONDS = _env_int("POLL_INTERVAL_SECONDS", 2)
-        self.STUCK_PURCHASE_SECONDS = _env_int("STUCK_PURCHASE_SECONDS", 120)
+        self.PURCHASE_DEADLINE_SECONDS = _env_int("PURCHASE_DEADLINE_SECONDS", 120)
+        self.PURCHASE_STALL_SECONDS = _env_int("PURCHASE_STALL_SECONDS", 20)
+        self.ATTEMPT_TIMEOUT_SECONDS = _env_int("ATTEMPT_TIMEOUT_SECONDS", 90)
+        self.PROVIDER_ACTION_RESEND_SECONDS = _env_int("PROVIDER_ACTION_RESEND_SECONDS", 120)
+        self.RECOVERY_INTERVAL_SECONDS = float(env.get("RECOVERY_INTERVAL_SECONDS", "10"))
         self.DEFAULT_DAILY_QUOTA = _env_int("DEFAULT_DAILY_QUOTA", 10000)
         self.DEFAULT_MARKUP = env.get("DEFAULT_MARKUP", "1.25")
         self.SIMULATOR_SMS_DELAY_SECONDS = float(env.get("SIMULATOR_SMS_DELAY_SECONDS", "5"))
@@ -81,7 +88,6 @@ class Config:
         self.PROVIDER_BREAKER_THRESHOLD = _env_int("PROVIDER_BREAKER_THRESHOLD", 5)
         self.PROVIDER_BREAKER_COOLDOWN_SECONDS = _env_int("PROVIDER_BREAKER_COOLDOWN_SECONDS", 60)
         self.PROVIDER_HEALTH_CACHE_SECONDS = float(env.get("PROVIDER_HEALTH_CACHE_SECONDS", "1"))
-        self.LATE_SMS_RECHECK_SECONDS = _env_int("LATE_SMS_RECHECK_SECONDS", 60)
         self.RENT_PRICE_HOURS = env.get("RENT_PRICE_HOURS", "4,24,168,720")
         self.RENT_MIN_HOURS = _env_int("RENT_MIN_HOURS", 1)
         self.RENT_MAX_HOURS = _env_int("RENT_MAX_HOURS", 1344)

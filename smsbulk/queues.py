@@ -31,8 +31,6 @@ JOB_FUNCS = {
     "purchase": "workers.tasks.purchase",
     "provider_action": "workers.tasks.provider_action",
     "poll_statuses": "workers.tasks.poll_statuses",
-    "expire_due": "workers.tasks.expire_due",
-    "sweep_stuck": "workers.tasks.sweep_stuck",
     "sync_prices": "workers.tasks.sync_prices",
     "record_keys_last_used": "workers.tasks.record_keys_last_used",
 }
@@ -63,32 +61,10 @@ def _enqueue(queue: str, func: str, job_id: str, *args, **options) -> Job | None
         return Job.fetch(job_id, connection=get_redis(), serializer=SERIALIZER)
 
 
-PURCHASE_OPTIONS = {"job_timeout": 60, "result_ttl": 60, "failure_ttl": 7 * 24 * 3600}
-
-
-def enqueue_purchase(activation_id: int) -> Job | None:
-    """The purchase job of an activation that may have one already (the sweeper's retry)."""
-    return _enqueue(
-        QueueNames.PURCHASES, JOB_FUNCS["purchase"], f"purchase-{activation_id}", activation_id, **PURCHASE_OPTIONS
-    )
-
-
-def enqueue_new_purchase(activation_id: int) -> Job:
-    """The purchase job of an activation just inserted, whose id no job can have taken: no
-    uniqueness check, and RQ's writes (the queue's registration, the job, the push) go out in
-    one pipeline - one round trip instead of two on every purchase."""
-    if not current_app.config.get("RQ_ASYNC", True):
-        return enqueue_purchase(activation_id)  # inline: RQ runs it before a pipeline could save it
-    with get_redis().pipeline() as pipe:
-        job = get_queue(QueueNames.PURCHASES).enqueue(
-            JOB_FUNCS["purchase"], activation_id, job_id=f"purchase-{activation_id}", pipeline=pipe, **PURCHASE_OPTIONS
-        )
-        pipe.execute()
-    return job
-
-
 def enqueue_provider_action(activation_id: int, action: str, attempt_key: str = "") -> Job | None:
-    """cancel / finish / another code at the upstream, retried on transient failures."""
+    """cancel / finish / another code at the upstream, retried on transient failures. The action
+    is also recorded as owed on the row (services/states.py): a job lost here is sent again by the
+    recovery pass, with another attempt_key."""
     return _enqueue(
         QueueNames.PROVIDER,
         JOB_FUNCS["provider_action"],
@@ -104,10 +80,10 @@ def enqueue_provider_action(activation_id: int, action: str, attempt_key: str = 
 
 # Periodic jobs: (job name, interval setting or seconds). One id per job, so a poll still
 # queued or running is never doubled, and result_ttl=0 frees the id as soon as it succeeds.
+# Expiry and the recovery pass are not jobs: the cron process runs them itself (workers/cron.py),
+# so they go on while the queue is unreachable or its workers are gone.
 PERIODIC = (
     ("poll_statuses", "POLL_INTERVAL_SECONDS"),
-    ("expire_due", 30),
-    ("sweep_stuck", 60),
     ("sync_prices", 300),
     ("record_keys_last_used", 60),  # from Redis, where requests note it, to the keys' rows
 )

@@ -69,9 +69,10 @@ def _did_something(result) -> bool:
 
 
 @_job("purchase")
-def purchase(activation_id: int) -> str:
+def purchase(activation_id: int) -> dict:
+    """The purchase job (smsbulk/services/purchase_job.py): its Outcome, as JSON."""
     with _connection():
-        return fulfilment.fulfil(activation_id)
+        return fulfilment.fulfil(activation_id).to_json()
 
 
 @_job("provider_action")
@@ -84,18 +85,6 @@ def provider_action(activation_id: int, action: str) -> str:
 def poll_statuses() -> dict:
     with _connection():
         return lifecycle.poll_once()
-
-
-@_job("expire_due", quiet=True)
-def expire_due() -> dict:
-    with _connection():
-        return lifecycle.expire_due()
-
-
-@_job("sweep_stuck", quiet=True)
-def sweep_stuck() -> dict:
-    with _connection():
-        return lifecycle.sweep_stuck()
 
 
 @_job("sync_prices", quiet=True)

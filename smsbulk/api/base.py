@@ -19,9 +19,8 @@ from webargs.flaskparser import FlaskParser, is_json_request
 
 from .. import money
 from ..errors import BadRequest, UnsupportedMediaType
+from ..representation import AMOUNT, Amount, Schema, UtcDateTime, camelcase  # noqa: F401 - the API's conventions
 
-AMOUNT = {"type": "string", "format": "decimal", "example": "10.00"}
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_JSON_DEPTH = 32  # a request body nested deeper than this is refused (the deepest we take is 2)
 MAX_PAGE = 10_000  # 100 items a page: a million rows; a larger page would overflow OFFSET
 PAGE_SIZE, MAX_PAGE_SIZE = 10, 100
@@ -31,48 +30,8 @@ PAGINATION_HEADER = {
 }
 
 
-def camelcase(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-
-
-class Schema(ma.Schema):
-    """camelCase on the wire, snake_case in Python; unknown input fields are an error; no
-    control characters in any input string (a NUL cannot even reach PostgreSQL)."""
-
-    class Meta:
-        ordered = True
-
-    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
-        field_obj.data_key = camelcase(field_obj.data_key or field_name)
-
-    @ma.pre_load
-    def refuse_control_characters(self, data, **kwargs):
-        if hasattr(data, "items"):
-            bad = [name for name, value in data.items() if _has_control(value)]
-            if bad:
-                raise ma.ValidationError({name: ["Control characters are not allowed"] for name in bad})
-        return data
-
-
-def _has_control(value) -> bool:
-    if isinstance(value, str):
-        return CONTROL.search(value) is not None
-    if isinstance(value, dict):
-        return any(_has_control(k) or _has_control(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_control(v) for v in value)
-    return False
-
-
-def Amount(**kwargs) -> fields.Decimal:  # noqa: N802 - reads like a field class
-    """Money on the wire: a string with two decimals, never a JSON number."""
-    metadata = {**AMOUNT, **kwargs.pop("metadata", {})}
-    return fields.Decimal(places=2, as_string=True, metadata=metadata, **kwargs)
 
 
 class AmountInput(fields.Field):
@@ -87,15 +46,6 @@ class AmountInput(fields.Field):
             return money.parse_amount(value)
         except money.AmountError as exc:
             raise ma.ValidationError(str(exc).capitalize()) from exc
-
-
-class UtcDateTime(fields.DateTime):
-    """Times are stored as naive UTC; on the wire they say so: 2026-01-31T12:00:00Z."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 class ErrorSchema(ma.Schema):

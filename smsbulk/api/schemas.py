@@ -7,72 +7,19 @@ import datetime
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..compiled import compiled_rows
-from ..models import Sms
 from ..models import activations as st
 from ..models.users import SCOPES
+from ..representation import ActivationSchema, SmsSchema, TransactionSchema
 from ..services import keys
 from ..services.catalog import iso_of
 from .base import AMOUNT, Amount, AmountInput, Schema, UtcDateTime
+
+__all__ = ["ActivationSchema", "SmsSchema", "TransactionSchema"]
 
 
 class BalanceSchema(Schema):
     balance = Amount(required=True)
     currency = fields.String(required=True, metadata={"example": "USD"})
-
-
-class TransactionSchema(Schema):
-    id = fields.Integer(required=True)
-    kind = fields.String(required=True, metadata={"enum": ["deposit", "purchase", "refund", "adjustment"]})
-    amount = Amount(required=True)
-    balance_after = Amount(required=True)
-    activation_id = fields.Function(lambda e: e.activation.public_id if e.activation_id else None, allow_none=True)
-    memo = fields.String()
-    created_at = UtcDateTime(required=True)
-
-
-class SmsSchema(Schema):
-    text = fields.String(required=True)
-    code = fields.String(allow_none=True)
-    received_at = UtcDateTime(required=True)
-
-
-_SMS_LIST = SmsSchema(many=True)
-
-
-class Messages(fields.List):
-    """An activation's messages, oldest first: documented as a list of Sms, read by one compiled query."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(fields.Nested(SmsSchema), **kwargs)
-
-    def serialize(self, attr, obj, accessor=None, **kwargs):
-        known = getattr(obj, "known_messages", None)  # a purchase's answer knows it has none
-        if known is not None:
-            return _SMS_LIST.dump(known)
-        # A status poll reads this: the SELECT is compiled once and the list schema built once.
-        messages = compiled_rows(
-            "messages-of",
-            lambda: Sms.select(Sms.text, Sms.code, Sms.received_at).where(Sms.activation == obj.id).order_by(Sms.id),
-            obj.id,
-        )
-        return _SMS_LIST.dump(messages)
-
-
-class ActivationSchema(Schema):
-    id = fields.String(attribute="public_id", required=True, metadata={"example": "act_5f0c8a1d2e3b4c5d6e7f8091"})
-    legacy_id = fields.Integer(attribute="id", required=True, metadata={"description": "The legacy protocol's id"})
-    phone_number = fields.String(allow_none=True, metadata={"example": "905551234567"})
-    status = fields.String(required=True, metadata={"enum": list(st.STATUSES)})
-    user_cost = Amount(required=True)
-    service_code = fields.String(attribute="service_id", required=True)
-    country_id = fields.Integer(attribute="country_id", required=True)
-    country_iso = fields.Function(lambda a: iso_of(a.country_id), required=True)
-    operator = fields.String()
-    sms_code = fields.String(allow_none=True)
-    sms = Messages(metadata={"description": "Every message received, oldest first"})
-    created_at = UtcDateTime(required=True)
-    expires_at = UtcDateTime(required=True)
 
 
 class ActivationCreateSchema(Schema):

@@ -53,6 +53,7 @@ STATUS_NUMBER = {
     st.CANCELED: "8",
     st.EXPIRED: "8",
     st.FAILED: "8",
+    st.WITHDRAWN: "8",
 }
 
 # Substring-matching clients (official Java, mIwr C#, smsactivateru) take these words anywhere

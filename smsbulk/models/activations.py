@@ -13,11 +13,26 @@ COMPLETED = "COMPLETED"
 CANCELED = "CANCELED"
 EXPIRED = "EXPIRED"
 FAILED = "FAILED"
+WITHDRAWN = "WITHDRAWN"
 
-STATUSES = (PENDING, WAITING, RECEIVED, RETRY, COMPLETED, CANCELED, EXPIRED, FAILED)
+STATUSES = (PENDING, WAITING, RECEIVED, RETRY, COMPLETED, CANCELED, EXPIRED, FAILED, WITHDRAWN)
 OPEN = (WAITING, RECEIVED, RETRY)  # a number is held upstream
-TERMINAL = (COMPLETED, CANCELED, EXPIRED, FAILED)
-REFUNDED = (CANCELED, EXPIRED, FAILED)
+TERMINAL = (COMPLETED, CANCELED, EXPIRED, FAILED, WITHDRAWN)
+REFUNDED = (CANCELED, EXPIRED, FAILED, WITHDRAWN)
+
+# The lifecycle: target state -> the states it may be reached from. Every change of an
+# activation's status is one compare-and-set along one of these edges, with one event
+# (services/machine.py); nothing else writes the status.
+TRANSITIONS = {
+    WAITING: (PENDING,),  # the purchase job recorded a number
+    RECEIVED: (WAITING, RETRY, RECEIVED),  # a code arrived (RECEIVED -> RECEIVED: one more)
+    RETRY: (RECEIVED,),  # the owner asked for another code
+    COMPLETED: (RECEIVED, RETRY),  # finished, by the owner, the upstream or the end of life
+    CANCELED: (PENDING, WAITING),  # by the owner (or the upstream) before any code: refunded
+    EXPIRED: (WAITING,),  # lifetime over without a code: refunded
+    FAILED: (PENDING,),  # no number could be bought by the purchase deadline: refunded
+    WITHDRAWN: (PENDING,),  # a legacy buyer was told NO_NUMBERS: never fulfilled, refunded
+}
 
 
 class Activation(BaseModel):
@@ -28,7 +43,7 @@ class Activation(BaseModel):
     service = peewee.ForeignKeyField(Service)
     country = peewee.ForeignKeyField(Country)
     operator = peewee.CharField(max_length=32, default="any")
-    status = peewee.CharField(max_length=16, default=PENDING, index=True)
+    status = peewee.CharField(max_length=16, default=PENDING)
     user_cost = MoneyField()
     max_price = MoneyField(null=True)
     provider = peewee.ForeignKeyField(Provider, null=True, on_delete="SET NULL")
@@ -37,9 +52,18 @@ class Activation(BaseModel):
     phone_number = peewee.CharField(max_length=20, null=True)
     sms_code = peewee.CharField(max_length=32, null=True)
     idempotency_key = peewee.CharField(max_length=128, null=True)
-    claimed_at = peewee.DateTimeField(null=True)
+    # The purchase attempt (the "pre" row of a call to a provider): set before the call, cleared
+    # when its outcome is recorded. Non-NULL attempt_started_at = an upstream call whose result
+    # is not known yet; if it stays so, the recovery pass asks the provider what it sold.
     attempts = peewee.IntegerField(default=0)
+    attempt_started_at = peewee.DateTimeField(null=True)
+    attempt_provider = peewee.ForeignKeyField(Provider, null=True, on_delete="SET NULL", backref="+")
+    attempt_ref = peewee.CharField(max_length=64, null=True)  # the reference sent with the attempt
+    # An upstream action (cancel, finish, another) owed since the last status change; cleared
+    # when the provider took it. The recovery pass re-sends what stays owed.
+    provider_action = peewee.CharField(max_length=16, null=True)
     updated_at = peewee.DateTimeField(default=utcnow)
+    # PENDING: the purchase deadline; then the end of the number's lifetime.
     expires_at = peewee.DateTimeField()
 
     class Meta:
@@ -47,7 +71,15 @@ class Activation(BaseModel):
             (("user", "idempotency_key"), True),
             (("user", "status"), False),
             (("provider", "status"), False),
+            (("status", "expires_at"), False),  # the poll cycle, expiry and recovery
+            (("provider", "provider_ref"), True),  # one upstream number, one activation
         )
+
+
+Activation.add_index(
+    Activation.index(Activation.attempt_started_at).where(Activation.attempt_started_at.is_null(False))
+)
+Activation.add_index(Activation.index(Activation.provider_action).where(Activation.provider_action.is_null(False)))
 
 
 class Sms(BaseModel):

@@ -45,6 +45,11 @@ class UnsupportedError(PermanentProviderError):
     """The upstream's API has no such product (rentals, their extension, reactivation)."""
 
 
+class CannotTell(Exception):  # noqa: N818 - an answer, not a failure
+    """The upstream cannot say what it sold for one of our references (not a ProviderError: it
+    says nothing about the upstream's health)."""
+
+
 @dataclass(frozen=True)
 class Purchase:
     ref: str  # the upstream's activation id
@@ -148,6 +153,12 @@ class ProviderAdapter(abc.ABC):
         yet, so a purchase whose answer was lost can be found again; None where the protocol
         cannot list them."""
         return None
+
+    def purchase_for(self, reference: str, service: str, country_id: int) -> Purchase | None:
+        """The number the upstream sold us for this reference (sent with buy()), or None if it sold
+        none for it; raises CannotTell where the protocol cannot look a reference up (then the
+        caller looks among open_purchases())."""
+        raise CannotTell(self.kind)
 
     @abc.abstractmethod
     def prices(self) -> list[Quote]: ...

@@ -57,11 +57,20 @@ RENT_SERVICES = (*POPULAR_SERVICES, "full")
 RENT_STOCK = 100
 
 
-# KEYS[1] the sequence of refs; ARGV: the number keys' prefix, the state, its time to live.
-# The next ref and the number's state in one round trip: a purchase's only upstream call.
+# KEYS[1] the sequence of refs; ARGV: the keys' prefix, the state, its time to live, the time in
+# milliseconds, the buyer's reference. The next ref, the number's state and which ref the reference
+# bought, in one round trip: a purchase's only upstream call. A sequence that does not exist (a
+# new simulator, or a Redis that restarted without its data) starts at the time in milliseconds
+# times 1000, above every ref it gave before (that would take a thousand purchases a millisecond):
+# refs never repeat.
 _BUY_SCRIPT = """
-local ref = tostring(redis.call('INCR', KEYS[1]) + 100000)
+local ref = string.format('%.0f', redis.call('INCR', KEYS[1]))
+if ref == '1' then
+  ref = ARGV[4] .. '000'
+  redis.call('SET', KEYS[1], ref)
+end
 redis.call('SET', ARGV[1] .. ref, ARGV[2], 'EX', ARGV[3])
+if ARGV[5] ~= '' then redis.call('SET', ARGV[1] .. 'order:' .. ARGV[5], ref, 'EX', ARGV[3]) end
 return ref
 """
 
@@ -86,9 +95,12 @@ def mobile_number(iso2: str) -> str:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _code(ref: str, n: int) -> str:
-    """The n-th code sent to a number, the same on every poll. Seeding a Random costs more than
-    the rest of answering a poll for it, and every open number is polled every cycle."""
-    return str(random.Random(f"{ref}:{n}").randrange(100000, 1000000))
+    """The n-th code sent to a number, the same on every poll, drawn from the ref's place in its
+    sequence (the sequence starts at a multiple of 1000) so a run's codes do not depend on the
+    clock. Seeding a Random costs more than the rest of answering a poll for it, and every open
+    number is polled every cycle."""
+    seed = 100001 + int(ref) % 1000 if ref.isdigit() else ref
+    return str(random.Random(f"{seed}:{n}").randrange(100000, 1000000))
 
 
 def base_cost(service: str, country_id: int) -> Decimal:
@@ -139,9 +151,10 @@ class SimulatorProvider(ProviderAdapter):
         if roll < self.error_rate + self.no_numbers_rate:
             raise NoNumbersError("simulated: no numbers")
 
-    def _new(self, state: dict, ttl: float) -> str:
-        """A new ref holding `state`, in one round trip."""
-        ref = self._buy([self.prefix + "seq"], [self.prefix, json.dumps(state), int(ttl)])
+    def _new(self, state: dict, ttl: float, reference: str = "") -> str:
+        """A new ref holding `state` (and the buyer's reference pointing at it), in one round trip."""
+        args = [self.prefix, json.dumps(state), int(ttl), int(time.time() * 1000), reference or ""]
+        ref = self._buy([self.prefix + "seq"], args)
         return ref.decode() if isinstance(ref, bytes) else str(ref)
 
     def buy(self, service, country_id, operator, max_cost, reference):
@@ -151,8 +164,21 @@ class SimulatorProvider(ProviderAdapter):
         self._roll()
         cost = base_cost(service, country_id)
         phone = mobile_number(iso2)
-        ref = self._new({"phone": phone, "service": service, "state": WAITING, "sent": [time.time()]}, KEY_TTL)
-        return Purchase(ref=ref, phone=phone, cost=cost)
+        now = time.time()
+        state = {"phone": phone, "service": service, "country": country_id, "state": WAITING, "sent": [now]}
+        return Purchase(ref=self._new(state, KEY_TTL, reference), phone=phone, cost=cost)
+
+    def purchase_for(self, reference, service, country_id):
+        ref = self.redis.get(self.prefix + "order:" + reference)
+        if ref is None:
+            return None  # the buy script records the number and the reference together
+        ref = ref.decode()
+        state = self._load(ref)
+        if state is None:
+            return None
+        return Purchase(
+            ref=ref, phone=state["phone"], cost=base_cost(state["service"], state.get("country", country_id))
+        )
 
     def _load(self, ref: str) -> dict | None:
         raw = self.redis.get(self._key(ref))

@@ -8,22 +8,21 @@ from peewee import fn
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import BadRequest, NotFound
-from ..extensions import db
 from ..models import ApiKey, User, Wallet
-from . import keys, wallets
+from . import events, keys, wallets
 
 
-@db.atomic()
 def create_user(email: str, password: str = "", balance: Decimal = Decimal("0"), role: str = "user") -> User:
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
         raise BadRequest("a valid email is required")
-    if User.select().where(User.email == email).exists():
-        raise BadRequest("a user with this email exists", email=email)
-    user = User.create(email=email, password_hash=generate_password_hash(password) if password else "", role=role)
-    Wallet.create(user=user)
-    if balance:
-        wallets.deposit(user, balance, memo="opening balance")
+    with events.recording(lock=False):  # the opening deposit's event commits with the account
+        if User.select().where(User.email == email).exists():
+            raise BadRequest("a user with this email exists", email=email)
+        user = User.create(email=email, password_hash=generate_password_hash(password) if password else "", role=role)
+        Wallet.create(user=user)
+        if balance:
+            wallets.deposit(user, balance, memo="opening balance")
     return user
 
 

@@ -15,6 +15,7 @@ from ..errors import UnknownCountry, UnknownService
 from ..extensions import db
 from ..models import Country, Price, Provider, Service
 from ..money import ROUNDING, quantize_cents, to_money
+from . import health
 
 # ISO "US" is ambiguous in the canonical table (12 virtual, 187 real): real numbers win.
 PREFERRED_ID_FOR_ISO = {"US": 187}
@@ -160,10 +161,8 @@ def best_prices(service: Service | None = None, country: Country | None = None):
 
 
 def _open_circuit_provider_ids() -> set[int]:
-    from .routing import breaker  # routing imports this module: resolve at call time
-
     enabled = [p for (p,) in Provider.select(Provider.id).where(Provider.enabled).tuples()]
-    return breaker().open_ids(enabled)
+    return health.open_ids(enabled)
 
 
 def prices_for(service_code: str | None, country: object | None):

@@ -5,7 +5,7 @@ dashboard session, an operator at the CLI), bound by nothing. A key may not give
 it lacks itself, nor change or rotate a key that holds one (rotating would hand it that key's
 secret); any key with the `keys` scope may revoke any key of its account.
 
-Each change is one transaction that holds the account's lock (events.lock_account) - which also
+Each change is one transaction that holds the account's lock (events.recording) - which also
 keeps the limit of active keys exact when creates race - and appends its audit event, whose
 payload is the key as the REST API shows it. After the commit the change is published to every
 process's key cache (auth.publish_change), so it takes effect everywhere within a second.
@@ -22,7 +22,6 @@ from decimal import Decimal
 from flask import current_app
 
 from .. import auth
-from ..db import write_transaction
 from ..errors import BadRequest, InsufficientScope, KeyLimitReached, KeyNotActive, KeyNotFound
 from ..extensions import get_redis
 from ..models import ApiKey
@@ -154,7 +153,7 @@ def active_count(user_id: int) -> int:
 def _audit(key: ApiKey, event_type: str) -> None:
     from ..api.schemas import KeySchema  # the REST representation is the payload: one, not two
 
-    events.append(key.user_id, event_type, KeySchema().dump(key))
+    events.add(key.user_id, event_type, KeySchema().dump(key))
 
 
 def create(
@@ -176,8 +175,7 @@ def create(
         raise BadRequest(f"expires_at: {exc}", field="expires_at") from exc
     _bound(actor, values["scopes"])
     raw = auth.new_key()
-    with write_transaction():
-        events.lock_account(actor.user_id)
+    with events.recording(actor.user_id):
         if active_count(actor.user_id) >= MAX_ACTIVE_KEYS:
             raise KeyLimitReached(limit=MAX_ACTIVE_KEYS)
         key = ApiKey.create(
@@ -227,8 +225,7 @@ def _change(actor: Actor, public_id: str, event_type: str, update, revoking: boo
     """One change to a key, under the account's lock: `update(key)` gives the columns to write
     ({}: nothing to do). Only an active key changes; any key but a revoked one can be revoked."""
     key = key_usage.attach([_owned(actor, public_id)])[0]  # what it has used: read before the lock
-    with write_transaction():
-        events.lock_account(actor.user_id)
+    with events.recording(actor.user_id):
         fresh = _owned(actor, public_id)
         for name in ("usage_today", "purchases_today", "spent_today", "last_used"):
             setattr(fresh, name, getattr(key, name))

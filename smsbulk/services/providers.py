@@ -18,7 +18,7 @@ from ..models import Provider
 from ..money import to_money
 from ..providers import KINDS
 from ..providers.base import ProviderError, UnsupportedError
-from . import catalog, rent_pricing, routing
+from . import catalog, health, rent_pricing, routing
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def set_enabled(name: str, enabled: bool) -> Provider:
 
 def listing() -> list[ProviderView]:
     rows = list(Provider.select().order_by(Provider.priority, Provider.name))
-    breaker = routing.breaker()
+    breaker = health.breaker()
     unhealthy = breaker.open_ids(p.id for p in rows)
     views = []
     for p in rows:
@@ -146,11 +146,9 @@ def sync_prices(name: str | None = None) -> dict[str, int]:
         try:
             quotes = routing.adapter_for(provider).prices()
         except ProviderError as exc:
-            routing.report(provider, exc)
             log.warning("price sync of %s failed: %s", provider.name, type(exc).__name__)
             result[provider.name] = -1
             continue
-        routing.report(provider, None)
         result[provider.name] = catalog.store_quotes(provider, quotes, markup_of(provider))
         sync_rent_prices(provider)
     return result
@@ -165,7 +163,6 @@ def sync_rent_prices(provider: Provider) -> int:
     except UnsupportedError:
         quotes = []
     except ProviderError as exc:
-        routing.report(provider, exc)
         log.warning("rental price sync of %s failed: %s", provider.name, type(exc).__name__)
         return -1
     return rent_pricing.store_rent_quotes(provider, quotes, markup_of(provider))

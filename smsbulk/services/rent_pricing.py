@@ -24,7 +24,7 @@ from ..extensions import db
 from ..models import Country, Provider, RentPrice, Service
 from ..money import quantize_cents
 from ..providers.base import RentQuote
-from . import catalog, routing
+from . import catalog, health
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def _rows(service: str | None, country_id: int | None, operator: str | None):
     if operator and operator != "any":
         query = query.where(RentPrice.operator.in_([operator, "any"]))
     rows = list(query.order_by(RentPrice.provider, RentPrice.service, RentPrice.country, RentPrice.operator))
-    failing = routing.health({row.provider_id for row in rows}).open
+    failing = health.health({row.provider_id for row in rows}).open
     return [row for row in rows if row.provider_id not in failing]
 
 

@@ -1,4 +1,8 @@
-"""Wallet and ledger: every balance change is a compare-and-set UPDATE plus a ledger row."""
+"""Wallet and ledger: every balance change is a compare-and-set UPDATE, a ledger row and its event.
+
+Each change runs inside events.recording() (the wallet UPDATE is the account's lock), and each
+ledger row gets a `ledger.entry` event showing it as the REST API does.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ from decimal import Decimal
 
 import peewee
 
+from .. import representation
 from ..compiled import compiled_insert, compiled_rows
 from ..errors import BadRequest, NoBalance
-from ..extensions import db
 from ..models import Activation, LedgerEntry, User, Wallet
+from ..models import events as types
 from ..money import to_money
+from . import events
 
 
 def wallet_of(user: User) -> Wallet:
@@ -52,8 +58,10 @@ def _give(user_id: int, amount: Decimal) -> Wallet:
     return rows[0]
 
 
-def _append(wallet: Wallet, kind: str, amount: Decimal, activation: Activation | None, memo: str) -> None:
-    """The ledger row of a change made by _take() or _give(), with the balance it left."""
+def _append(
+    user_id: int, wallet: Wallet, kind: str, amount: Decimal, activation: Activation | None, memo: str
+) -> LedgerEntry:
+    """The ledger row of a change made by _take() or _give(), with the balance it left, and its event."""
     values = {
         "wallet": wallet.id,
         "kind": kind,
@@ -62,40 +70,52 @@ def _append(wallet: Wallet, kind: str, amount: Decimal, activation: Activation |
         "activation": activation.id if activation is not None else None,
         "memo": memo,
     }
-    compiled_insert("ledger-entry", LedgerEntry, values)
+    entry = compiled_insert("ledger-entry", LedgerEntry, values)
+    if activation is not None:
+        entry.activation = activation  # shown by its public id: no query
+    events.add(user_id, types.LEDGER_ENTRY, representation.ledger_entry(entry), entry.activation_id)
+    return entry
 
 
-@db.atomic()
 def deposit(user: User, amount: Decimal, memo: str = "deposit", kind: str = "deposit") -> Decimal:
     amount = to_money(amount)
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
         raise BadRequest("amount must be positive, in whole cents")
-    wallet = _give(user.id, amount)
-    _append(wallet, kind, amount, None, memo)
+    with events.recording(user.id, lock=False):  # the credit locks the wallet
+        wallet = _give(user.id, amount)
+        _append(user.id, wallet, kind, amount, None, memo)
     return wallet.balance
 
 
-def debit_for(activation: Activation, user_id: int) -> None:
-    """Take the activation's price; must run inside the caller's transaction."""
-    price = activation.user_cost
+def take(user_id: int, price: Decimal) -> Wallet:
+    """Take a purchase's price, or raise NoBalance: inside the caller's recording(), as the first
+    statement that touches the account (its UPDATE is the account's lock)."""
     wallet = _take(user_id, price)
     if wallet is None:
         raise NoBalance(balance=_balance_text(user_id), price=f"{price:f}")
-    _append(wallet, "purchase", -price, activation, f"activation {activation.id}")
+    return wallet
+
+
+def record_debit(user_id: int, wallet: Wallet, activation: Activation) -> None:
+    """The ledger row (and event) of the price take() took for this activation."""
+    _append(user_id, wallet, "purchase", -activation.user_cost, activation, f"activation {activation.id}")
 
 
 def refund_for(activation: Activation) -> bool:
     """Give the activation's price back once; a second call does nothing and returns False.
 
-    Runs inside the caller's transaction; UNIQUE(activation, kind) is the backstop that makes
-    a racing second refund fail instead of paying twice.
+    Runs inside the caller's recording() (which holds the account's lock); UNIQUE(activation,
+    kind) is the backstop that makes a racing second refund fail instead of paying twice.
     """
     if LedgerEntry.select().where((LedgerEntry.activation == activation) & (LedgerEntry.kind == "refund")).exists():
         return False
+    user_id = activation.user_id
     try:
-        with db.atomic():  # a savepoint: a lost race rolls back only this refund
-            wallet = _give(activation.user_id, activation.user_cost)
-            _append(wallet, "refund", activation.user_cost, activation, f"refund of activation {activation.id}")
+        with events.recording(user_id, lock=False), Wallet._meta.database.atomic():  # a savepoint
+            wallet = _give(user_id, activation.user_cost)
+            _append(
+                user_id, wallet, "refund", activation.user_cost, activation, f"refund of activation {activation.id}"
+            )
     except peewee.IntegrityError:
         return False
     return True

@@ -179,7 +179,7 @@ def test_a_purchase_still_pending_after_the_wait_is_withdrawn_refunded_and_answe
     assert response.data == b"NO_NUMBERS" and response.headers["X-Status-Code"] == "503"
     with db.connection_context():
         withdrawn = Activation.get()
-    assert withdrawn.status == "FAILED"
+    assert withdrawn.status == "WITHDRAWN"
     assert balance(account) == Decimal("10.00")
     assert_ledger_exact(account)
     from workers.tasks import purchase

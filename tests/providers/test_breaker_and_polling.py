@@ -136,28 +136,22 @@ def test_a_poll_cycle_over_10000_open_activations_makes_one_call_per_provider(ap
         assert Activation.select().where(Activation.status == "RECEIVED").count() == 150
 
 
-def test_a_late_code_on_a_refunded_activation_is_recorded_once_and_not_charged(app, make_user):
-    app.config["LATE_SMS_RECHECK_SECONDS"] = 60
+def test_a_refunded_activation_is_not_polled_again_and_its_late_code_is_never_recorded(app, make_user):
     fake = FakeUpstream()
     fake.open("8100001")
     fake.deliver("8100001", "555111")
     with StubServer(fake.handle) as upstream:
         provider = connect_provider("late", upstream.url)
         account = make_user()
-        refunded_at = utcnow() - datetime.timedelta(seconds=90)
         (activation_id,) = _insert_open(provider.id, account.user.id, ["8100001"], status="CANCELED")
         with db.connection_context():
-            Activation.update(updated_at=refunded_at).where(Activation.id == activation_id).execute()
-            get_redis().delete(lifecycle.LATE_CUT_KEY)
             before = len(upstream.seen)
-            first = lifecycle.poll_once()
-            between = len(upstream.seen)
-            second = lifecycle.poll_once()
+            polled = lifecycle.poll_once()
             row = Activation.get_by_id(activation_id)
             charges = LedgerEntry.select().where(LedgerEntry.activation == activation_id).count()
-    assert first["messages"] == 1 and second["messages"] == 0
-    assert row.status == "CANCELED" and row.sms_code is None and charges == 0
-    assert (between - before, len(upstream.seen) - between) == (1, 0)  # asked once, on the first cycle only
+            stored = Sms.select().where(Sms.activation == activation_id).count()
+    assert polled["messages"] == 0 and len(upstream.seen) == before
+    assert row.status == "CANCELED" and row.sms_code is None and charges == 0 and stored == 0
 
 
 def test_a_provider_with_an_open_circuit_is_not_polled_until_it_closes(app, make_user):
@@ -168,34 +162,34 @@ def test_a_provider_with_an_open_circuit_is_not_polled_until_it_closes(app, make
         provider = connect_provider("flaky", upstream.url)
         _insert_open(provider.id, make_user().user.id, ["8200001"])
         with db.connection_context():
-            from smsbulk.services import routing
+            from smsbulk.services import health
 
-            routing.breaker().record(provider.id, RetryableProviderError("down"))
+            health.breaker().record(provider.id, RetryableProviderError("down"))
             before = len(upstream.seen)
             assert lifecycle.poll_once()["skipped"] == 1
             assert len(upstream.seen) == before
-            routing.breaker().record(provider.id, None)
+            health.breaker().record(provider.id, None)
             assert lifecycle.poll_once()["providers"] == 1
 
 
 def test_the_catalogue_leaves_out_prices_of_a_provider_whose_circuit_is_open(client, make_user):
     from smsbulk.extensions import db
     from smsbulk.models import Provider
-    from smsbulk.services import routing
+    from smsbulk.services import health
 
     account = make_user()
     url = "/api/v1/catalog/prices?serviceCode=wa&countryIso=TR"
     assert len(client.get(url, headers=account.headers).json) == 1
     with db.connection_context():
         simulator = Provider.get(Provider.name == "simulator")
-        for _ in range(routing.breaker().threshold):
-            routing.breaker().record_failure(simulator.id)
+        for _ in range(health.breaker().threshold):
+            health.breaker().record_failure(simulator.id)
     assert client.get(url, headers=account.headers).json == []
 
 
 def test_circuits_are_read_once_per_cache_time_and_at_once_after_a_change_here(app):
     from smsbulk.models import Provider
-    from smsbulk.services import routing
+    from smsbulk.services import health
 
     app.config["PROVIDER_HEALTH_CACHE_SECONDS"] = 0.3
     redis = get_redis()
@@ -206,17 +200,17 @@ def test_circuits_are_read_once_per_cache_time_and_at_once_after_a_change_here(a
         return redis.info("commandstats").get("cmdstat_mget", {"calls": 0})["calls"]
 
     before = mgets()
-    assert routing.health([simulator.id]).open == set()
-    assert routing.health([simulator.id]).open == set()  # within the cache time: no round trip
+    assert health.health([simulator.id]).open == set()
+    assert health.health([simulator.id]).open == set()  # within the cache time: no round trip
     assert mgets() == before + 1
     redis.set(f"breaker:{simulator.id}:open", 1, ex=60)  # another process opens the circuit
-    assert routing.health([simulator.id]).open == set()  # not seen yet
+    assert health.health([simulator.id]).open == set()  # not seen yet
     time.sleep(0.35)
-    assert routing.health([simulator.id]).open == {simulator.id}  # seen after the cache time
+    assert health.health([simulator.id]).open == {simulator.id}  # seen after the cache time
     redis.delete(f"breaker:{simulator.id}:open")
     time.sleep(0.35)
-    assert routing.health([simulator.id]).counting == set()
-    routing.report(simulator, RetryableProviderError("down"))  # a failure counted here ...
-    assert routing.health([simulator.id]).counting == {simulator.id}  # ... is seen at once
-    routing.report(simulator, None, counting=True)
-    assert routing.health([simulator.id]).counting == set()
+    assert health.health([simulator.id]).counting == set()
+    health.report(simulator, RetryableProviderError("down"))  # a failure counted here ...
+    assert health.health([simulator.id]).counting == {simulator.id}  # ... is seen at once
+    health.report(simulator, None, counting=True)
+    assert health.health([simulator.id]).counting == set()

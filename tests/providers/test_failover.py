@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from smsbulk.extensions import db, get_redis
+from smsbulk.extensions import db
 from smsbulk.models import Activation, Provider
-from smsbulk.services import lifecycle, routing
+from smsbulk.services import health, lifecycle, recovery, routing
 from tests.factories import assert_ledger_exact, balance, refunds
 from tests.stubs import Reply, StubServer, closed_port_url
 
@@ -59,7 +59,7 @@ def test_a_cheaper_dead_provider_ahead_costs_a_failed_call_then_its_circuit_open
     assert third["userCost"] == "0.25"  # circuit open after two failures: the dead offer is no longer quoted
     assert all(row(a["legacyId"]).provider_cost <= Decimal(a["userCost"]) for a in (first, second, third))
     with db.connection_context():
-        assert routing.breaker().is_open(Provider.get(Provider.name == "dead").id)
+        assert health.breaker().is_open(Provider.get(Provider.name == "dead").id)
     assert upstream.count(action="getNumberV2") == 3
     assert_ledger_exact(account)
 
@@ -95,11 +95,11 @@ def test_each_failure_class_of_the_first_provider(app, client, make_user, upstre
     account = make_user()
     bought = buy(client, account)
     with db.connection_context():
-        failures = routing.breaker().failures(first_row.id)
+        failures = health.breaker().failures(first_row.id)
     if counts_as_unhealthy is None:
         assert bought["status"] == "FAILED" and refunds(bought["legacyId"]) == 1
         assert second.count(action="getNumberV2") == 0
-        assert failures == 1
+        assert failures == 1  # the reconciling list call answered, and that resets nothing
     else:
         assert bought["status"] == "WAITING" and row(bought["legacyId"]).provider.name == "second"
         assert failures == int(counts_as_unhealthy)
@@ -153,13 +153,17 @@ def test_the_sweeper_finds_the_number_of_a_purchase_whose_job_died(app, make_use
     provider = connect_provider("first", upstream.url, priority=1)
     account = make_user()
     activation_id = pending_activation(app, account)
-    # The job claimed the row, asked the upstream (which sold the number) and died.
+    # The job recorded its attempt, asked the upstream (which sold the number) and died.
     with db.connection_context():
-        Activation.update(claimed_at=datetime.datetime(2000, 1, 1)).where(Activation.id == activation_id).execute()
-    get_redis().set(f"purchase-attempt:{activation_id}", provider.id)
+        Activation.update(
+            attempts=1,
+            attempt_started_at=datetime.datetime(2000, 1, 1),
+            attempt_provider=provider.id,
+            attempt_ref=f"{activation_id}-1",
+        ).where(Activation.id == activation_id).execute()
     upstream.fake.open("7100000")
     with db.connection_context():
-        assert lifecycle.sweep_stuck(now=datetime.datetime(2100, 1, 1)) == {"requeued": 0, "failed": 0}
+        assert recovery.recover(now=datetime.datetime(2100, 1, 1))["adopted"] == 1
     found = row(activation_id)
     assert (found.status, found.provider_ref) == ("WAITING", "7100000")
     assert upstream.count(action="getNumberV2") == 0  # never bought again

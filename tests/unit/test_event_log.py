@@ -6,20 +6,20 @@ from smsbulk.services import events
 
 def test_an_accounts_events_are_read_after_a_cursor_oldest_first_and_only_its_own(conn, make_user):
     alice, bob = make_user(), make_user()
-    start = events.after(alice.user.id)[-1].id  # her key's creation
-    with db.atomic():
-        events.lock_account(alice.user.id)
-        first = events.append(alice.user.id, "ledger.entry", {"amount": "1.00"})
-        second = events.append(alice.user.id, "key.created", {"name": "ci"})
-    with db.atomic():
-        events.lock_account(bob.user.id)
-        events.append(bob.user.id, "ledger.entry", {"amount": "2.00"})
+    opened = [e.id for e in events.after(alice.user.id)]  # the opening deposit, the key's creation
+    with events.recording(alice.user.id) as recording:
+        recording.add(alice.user.id, "ledger.entry", {"amount": "1.00"})
+        recording.add(alice.user.id, "key.created", {"name": "ci"})
+    first, second = (e.id for e in recording.events)
+    with events.recording(bob.user.id) as recording:
+        recording.add(bob.user.id, "ledger.entry", {"amount": "2.00"})
 
-    assert [e.id for e in events.after(alice.user.id, start)] == [first, second]
+    assert [e.id for e in events.after(alice.user.id)] == [*opened, first, second]
+    assert first > max(opened)
     assert [e.id for e in events.after(alice.user.id, first)] == [second]
     assert events.after(alice.user.id, second) == []
-    assert [e.type for e in events.after(alice.user.id, start, types=["key.created"])] == ["key.created"]
-    assert events.payload_of(events.after(alice.user.id, start)[0]) == {"amount": "1.00"}
+    assert [e.type for e in events.after(alice.user.id, types=["key.created"])] == ["key.created"]
+    assert events.payload_of(events.after(alice.user.id, max(opened))[0]) == {"amount": "1.00"}
 
 
 def test_the_cursor_read_is_an_index_range_scan(conn, make_user):

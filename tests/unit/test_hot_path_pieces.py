@@ -153,7 +153,7 @@ def test_simulated_numbers_are_valid_mobile_numbers_of_their_country(iso2):
         assert phonenumbers.is_possible_number(parsed), digits
 
 
-def test_the_simulator_buys_with_one_round_trip_and_numbers_its_refs_in_sequence(app, monkeypatch):
+def test_the_simulator_buys_with_one_round_trip_and_its_refs_never_repeat(app, monkeypatch):
     import redis as redis_lib
 
     from smsbulk.providers.base import RECEIVED
@@ -173,6 +173,10 @@ def test_the_simulator_buys_with_one_round_trip_and_numbers_its_refs_in_sequence
     assert sent == ["EVALSHA"]
     monkeypatch.undo()
     assert int(second.ref) == int(first.ref) + 1
+    client.delete("sim:test-sim:seq")  # Redis lost its data: the sequence starts again
+    third = simulator.buy("wa", 62, "any", Decimal("1"), "3")
+    assert int(third.ref) > int(second.ref)
+    assert simulator.purchase_for("3", "wa", 62) == third and simulator.purchase_for("4", "wa", 62) is None
     status = simulator.statuses([second.ref])[second.ref]
     assert status.state == RECEIVED and status.messages[0].code.isdigit()
     assert second.phone.startswith("90")

@@ -1,0 +1,145 @@
+"""How an activation and a ledger entry are shown: one representation for the REST answers and
+the event log's payloads (services/events.py), so the two cannot drift.
+
+camelCase on the wire, snake_case in Python; money as strings with two decimals; times as UTC
+with a Z.
+"""
+
+from __future__ import annotations
+
+import re
+
+import marshmallow as ma
+from marshmallow import fields
+
+from .compiled import compiled_rows
+from .models import Sms
+from .models import activations as st
+from .services.catalog import iso_of
+
+AMOUNT = {"type": "string", "format": "decimal", "example": "10.00"}
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def camelcase(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+class Schema(ma.Schema):
+    """camelCase on the wire, snake_case in Python; unknown input fields are an error; no
+    control characters in any input string (a NUL cannot even reach PostgreSQL)."""
+
+    class Meta:
+        ordered = True
+
+    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
+        field_obj.data_key = camelcase(field_obj.data_key or field_name)
+
+    @ma.pre_load
+    def refuse_control_characters(self, data, **kwargs):
+        if hasattr(data, "items"):
+            bad = [name for name, value in data.items() if _has_control(value)]
+            if bad:
+                raise ma.ValidationError({name: ["Control characters are not allowed"] for name in bad})
+        return data
+
+
+def _has_control(value) -> bool:
+    if isinstance(value, str):
+        return CONTROL.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_control(k) or _has_control(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_control(v) for v in value)
+    return False
+
+
+def Amount(**kwargs) -> fields.Decimal:  # noqa: N802 - reads like a field class
+    """Money on the wire: a string with two decimals, never a JSON number."""
+    metadata = {**AMOUNT, **kwargs.pop("metadata", {})}
+    return fields.Decimal(places=2, as_string=True, metadata=metadata, **kwargs)
+
+
+class UtcDateTime(fields.DateTime):
+    """Times are stored as naive UTC; on the wire they say so: 2026-01-31T12:00:00Z."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+class TransactionSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["deposit", "purchase", "refund", "adjustment"]})
+    amount = Amount(required=True)
+    balance_after = Amount(required=True)
+    activation_id = fields.Function(lambda e: e.activation.public_id if e.activation_id else None, allow_none=True)
+    memo = fields.String()
+    created_at = UtcDateTime(required=True)
+
+
+class SmsSchema(Schema):
+    text = fields.String(required=True)
+    code = fields.String(allow_none=True)
+    received_at = UtcDateTime(required=True)
+
+
+_SMS_LIST = SmsSchema(many=True)
+
+
+class Messages(fields.List):
+    """An activation's messages, oldest first: documented as a list of Sms, read by messages_of()."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(fields.Nested(SmsSchema), **kwargs)
+
+    def serialize(self, attr, obj, accessor=None, **kwargs):
+        return _SMS_LIST.dump(messages_of(obj))
+
+
+class ActivationSchema(Schema):
+    id = fields.String(attribute="public_id", required=True, metadata={"example": "act_5f0c8a1d2e3b4c5d6e7f8091"})
+    legacy_id = fields.Integer(attribute="id", required=True, metadata={"description": "The legacy protocol's id"})
+    phone_number = fields.String(allow_none=True, metadata={"example": "905551234567"})
+    status = fields.String(required=True, metadata={"enum": list(st.STATUSES)})
+    user_cost = Amount(required=True)
+    service_code = fields.String(attribute="service_id", required=True)
+    country_id = fields.Integer(attribute="country_id", required=True)
+    country_iso = fields.Function(lambda a: iso_of(a.country_id), required=True)
+    operator = fields.String()
+    sms_code = fields.String(allow_none=True)
+    sms = Messages(metadata={"description": "Every message received, oldest first"})
+    created_at = UtcDateTime(required=True)
+    expires_at = UtcDateTime(required=True)
+
+
+def messages_of(activation) -> list:
+    """The messages an answer about this activation shows, oldest first: none on one that was
+    refunded (a code that came after the end is never shown), those the caller already knows
+    (known_messages), else a compiled SELECT (a status poll reads this)."""
+    if activation.status in st.REFUNDED:
+        return []
+    known = getattr(activation, "known_messages", None)
+    if known is not None:
+        return known
+    return compiled_rows(
+        "messages-of",
+        lambda: Sms.select(Sms.text, Sms.code, Sms.received_at).where(Sms.activation == activation.id).order_by(Sms.id),
+        activation.id,
+    )
+
+
+_ACTIVATION = ActivationSchema()
+_TRANSACTION = TransactionSchema()
+
+
+def activation(row) -> dict:
+    """An activation as the REST API shows it."""
+    return _ACTIVATION.dump(row)
+
+
+def ledger_entry(entry) -> dict:
+    """A ledger entry as the REST API shows it."""
+    return _TRANSACTION.dump(entry)
