@@ -133,7 +133,7 @@ class LiveFigures:
 
         from .models import Provider
         from .queues import QueueNames, get_queue
-        from .services import routing
+        from .services import health
 
         jobs = GaugeMetricFamily("smsbulk_queue_jobs", "RQ jobs by queue and state", labels=["queue", "state"])
         for name in QueueNames.all():
@@ -148,7 +148,7 @@ class LiveFigures:
         )
         with db.connection_context():
             providers = list(Provider.select(Provider.id, Provider.name).where(Provider.enabled))
-        open_ids = routing.breaker().health([p.id for p in providers]).open if providers else set()
+        open_ids = health.breaker().health([p.id for p in providers]).open if providers else set()
         for provider in providers:
             circuits.add_metric([provider.name], 1 if provider.id in open_ids else 0)
         yield circuits
