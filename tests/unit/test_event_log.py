@@ -18,7 +18,7 @@ def test_an_accounts_events_are_read_after_a_cursor_oldest_first_and_only_its_ow
     assert first > max(opened)
     assert [e.id for e in events.after(alice.user.id, first)] == [second]
     assert events.after(alice.user.id, second) == []
-    assert [e.type for e in events.after(alice.user.id, types=["key.created"])] == ["key.created"]
+    assert [e.type for e in events.after(alice.user.id, max(opened), types=["key.created"])] == ["key.created"]
     assert events.payload_of(events.after(alice.user.id, max(opened))[0]) == {"amount": "1.00"}
 
 
