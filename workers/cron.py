@@ -42,8 +42,8 @@ def run_recovery() -> dict[str, int]:
         recovered = recovery.recover()
     done = {**expired, **recovered}
     metrics.observe_job("recovery", "ok", time.perf_counter() - started, done)
-    if any(done.values()):
-        log.info("recovery: %s", ", ".join(f"{name} {count}" for name, count in done.items() if count))
+    if any(done.values()):  # each is something that went wrong elsewhere: worth an operator's look
+        log.warning("recovery: %s", ", ".join(f"{name} {count}" for name, count in done.items() if count))
     return done
 
 
