@@ -97,7 +97,7 @@ def poll_cycle(count: int = 10_000) -> PollFigures:
         began = time.perf_counter()
         ids = _insert_waiting(provider, user.id, count)
         setup = time.perf_counter() - began
-        with CountingAdapter(routing.adapter_for(provider)) as counter:
+        with CountingAdapter(routing.adapter_for(provider).adapter) as counter:
             began = time.perf_counter()
             first = lifecycle.poll_once()
             first_seconds = time.perf_counter() - began

@@ -32,21 +32,7 @@ def get_for_owner(user_id: int, activation_id: str | int) -> Activation:
     return _owned(user_id, activation_id, "activation", Activation.select)
 
 
-# What an answer about an activation shows (the REST representation): a status poll over REST
-# reads these, not the whole row (each datetime column costs a parse on SQLite).
-SHOWN = (
-    Activation.id,
-    Activation.public_id,
-    Activation.phone_number,
-    Activation.status,
-    Activation.user_cost,
-    Activation.service,
-    Activation.country,
-    Activation.operator,
-    Activation.sms_code,
-    Activation.created_at,
-    Activation.expires_at,
-)
+SHOWN = states.SHOWN
 
 
 def shown_for_owner(user_id: int, activation_id: str | int) -> Activation:

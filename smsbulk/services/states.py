@@ -27,11 +27,11 @@ EVENT_TYPES = {
     st.WITHDRAWN: types.WITHDRAWN,
 }
 
-# What a move reads back: what the representation shows, the owner, and the upstream's handle.
-COLUMNS = (
+# What an answer about an activation shows (the REST representation): a status poll over REST
+# reads these, not the whole row (each datetime column costs a parse on SQLite).
+SHOWN = (
     Activation.id,
     Activation.public_id,
-    Activation.user,
     Activation.phone_number,
     Activation.status,
     Activation.user_cost,
@@ -41,9 +41,9 @@ COLUMNS = (
     Activation.sms_code,
     Activation.created_at,
     Activation.expires_at,
-    Activation.provider,
-    Activation.provider_ref,
 )
+# What a move reads back: what the representation shows, the owner, and the upstream's handle.
+COLUMNS = (*SHOWN, Activation.user, Activation.provider, Activation.provider_ref)
 
 ACTIVATIONS = Machine(Activation, st.TRANSITIONS, EVENT_TYPES, representation.activation, COLUMNS)
 
