@@ -3,7 +3,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench loadtest clean
+.PHONY: install run test test-browser lint format bench loadtest clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
+
+# Tests in a real browser (Debian's Chromium: apt-get install chromium); CI runs them too.
+test-browser: $(STAMP)
+	$(BIN)/pytest -q -m browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
