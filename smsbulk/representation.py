@@ -1,5 +1,5 @@
-"""How an activation and a ledger entry are shown: one representation for the REST answers and
-the event log's payloads (services/events.py), so the two cannot drift.
+"""How an activation, a ledger entry and an API key are shown: one representation for the REST
+answers and the event log's payloads (services/events.py), so the two cannot drift.
 
 camelCase on the wire, snake_case in Python; money as strings with two decimals; times as UTC
 with a Z.
@@ -15,6 +15,7 @@ from marshmallow import fields
 from .compiled import compiled_rows
 from .models import Sms
 from .models import activations as st
+from .models.users import KEY_STATES, SCOPES
 from .services.catalog import iso_of
 
 AMOUNT = {"type": "string", "format": "decimal", "example": "10.00"}
@@ -115,6 +116,40 @@ class ActivationSchema(Schema):
     expires_at = UtcDateTime(required=True)
 
 
+class KeySchema(Schema):
+    """An API key, never its secret nor the secret's hash; `usage_today`, `purchases_today`,
+    `spent_today` and `last_used` are set by services/key_usage.py."""
+
+    id = fields.String(attribute="public_id", required=True, metadata={"example": "key_3f9a0c1d2e4b5a6c"})
+    name = fields.String(required=True, metadata={"example": "my bot"})
+    prefix = fields.String(
+        required=True, metadata={"description": "The secret's first characters", "example": "Ab3dE5gH"}
+    )
+    scopes = fields.List(fields.String(metadata={"enum": list(SCOPES)}), attribute="scope_list", required=True)
+    state = fields.String(required=True, metadata={"enum": list(KEY_STATES)})
+    daily_quota = fields.Integer(required=True, metadata={"description": "Requests per UTC day"})
+    usage_today = fields.Integer(required=True, metadata={"description": "Requests counted today"})
+    max_purchases_per_day = fields.Integer(allow_none=True, metadata={"description": "Guardrail; null: none"})
+    max_spend_per_day = Amount(allow_none=True, metadata={**AMOUNT, "description": "Guardrail in USD; null: none"})
+    purchases_today = fields.Integer(required=True)
+    spent_today = Amount(required=True)
+    allowed_ips = fields.List(
+        fields.String(),
+        attribute="ip_list",
+        required=True,
+        metadata={"description": "CIDRs the key is accepted from; empty: anywhere"},
+    )
+    expires_at = UtcDateTime(allow_none=True)
+    previous_secret_expires_at = UtcDateTime(
+        attribute="previous_expires_at",
+        allow_none=True,
+        metadata={"description": "After a rotation with a grace period: until when the old secret works"},
+    )
+    created_at = UtcDateTime(required=True)
+    last_used_at = UtcDateTime(attribute="last_used", allow_none=True)
+    revoked_at = UtcDateTime(allow_none=True)
+
+
 def messages_of(activation) -> list:
     """The messages an answer about this activation shows, oldest first: none on one that was
     refunded (a code that came after the end is never shown), those the caller already knows
@@ -133,6 +168,7 @@ def messages_of(activation) -> list:
 
 _ACTIVATION = ActivationSchema()
 _TRANSACTION = TransactionSchema()
+_KEY = KeySchema()
 
 
 def activation(row) -> dict:
@@ -143,3 +179,8 @@ def activation(row) -> dict:
 def ledger_entry(entry) -> dict:
     """A ledger entry as the REST API shows it."""
     return _TRANSACTION.dump(entry)
+
+
+def key(row) -> dict:
+    """An API key as the REST API shows it."""
+    return _KEY.dump(row)

@@ -8,8 +8,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..models import activations as st
-from ..models.users import SCOPES
-from ..representation import ActivationSchema, SmsSchema, TransactionSchema
+from ..models.users import KEY_STATES, SCOPES
+from ..representation import ActivationSchema, KeySchema, SmsSchema, TransactionSchema
 from ..services import keys
 from ..services.catalog import iso_of
 from .base import AMOUNT, Amount, AmountInput, Schema, UtcDateTime
@@ -100,38 +100,6 @@ def _rule(check):
 
 _SCOPE = fields.String(validate=validate.OneOf(SCOPES), metadata={"example": "read"})
 _CIDR = fields.String(validate=_rule(lambda cidr: keys.check_ips([cidr])), metadata={"example": "203.0.113.0/24"})
-_KEY_ID = {"example": "key_3f9a0c1d2e4b5a6c"}
-
-
-class KeySchema(Schema):
-    id = fields.String(attribute="public_id", required=True, metadata=_KEY_ID)
-    name = fields.String(required=True, metadata={"example": "my bot"})
-    prefix = fields.String(
-        required=True, metadata={"description": "The secret's first characters", "example": "Ab3dE5gH"}
-    )
-    scopes = fields.List(fields.String(metadata={"enum": list(SCOPES)}), attribute="scope_list", required=True)
-    state = fields.String(required=True, metadata={"enum": list(keys.STATES)})
-    daily_quota = fields.Integer(required=True, metadata={"description": "Requests per UTC day"})
-    usage_today = fields.Integer(required=True, metadata={"description": "Requests counted today"})
-    max_purchases_per_day = fields.Integer(allow_none=True, metadata={"description": "Guardrail; null: none"})
-    max_spend_per_day = Amount(allow_none=True, metadata={**AMOUNT, "description": "Guardrail in USD; null: none"})
-    purchases_today = fields.Integer(required=True)
-    spent_today = Amount(required=True)
-    allowed_ips = fields.List(
-        fields.String(),
-        attribute="ip_list",
-        required=True,
-        metadata={"description": "CIDRs the key is accepted from; empty: anywhere"},
-    )
-    expires_at = UtcDateTime(allow_none=True)
-    previous_secret_expires_at = UtcDateTime(
-        attribute="previous_expires_at",
-        allow_none=True,
-        metadata={"description": "After a rotation with a grace period: until when the old secret works"},
-    )
-    created_at = UtcDateTime(required=True)
-    last_used_at = UtcDateTime(attribute="last_used", allow_none=True)
-    revoked_at = UtcDateTime(allow_none=True)
 
 
 class IssuedKeySchema(KeySchema):
@@ -146,7 +114,7 @@ class CurrentKeySchema(KeySchema):
 
 
 class KeyQuerySchema(Schema):
-    state = fields.String(validate=validate.OneOf(keys.STATES))
+    state = fields.String(validate=validate.OneOf(KEY_STATES))
 
 
 class KeyChangeSchema(Schema):

@@ -20,6 +20,7 @@ class Wallet(BaseModel):
 
 
 SCOPES = ("read", "purchase", "keys")  # in this order wherever they are listed
+KEY_STATES = ("active", "expired", "revoked")
 
 
 class ApiKey(BaseModel):

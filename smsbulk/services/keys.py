@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from flask import current_app
 
-from .. import auth
+from .. import auth, representation
 from ..errors import BadRequest, InsufficientScope, KeyLimitReached, KeyNotActive, KeyNotFound
 from ..extensions import get_redis
 from ..models import ApiKey
@@ -38,7 +38,6 @@ MAX_QUOTA = 1_000_000_000
 MAX_PURCHASES = 1_000_000
 MAX_ALLOWED_IPS = 32
 MAX_GRACE_SECONDS = 24 * 3600
-STATES = ("active", "expired", "revoked")
 
 
 @dataclass(frozen=True)
@@ -151,9 +150,7 @@ def active_count(user_id: int) -> int:
 
 
 def _audit(key: ApiKey, event_type: str) -> None:
-    from ..api.schemas import KeySchema  # the REST representation is the payload: one, not two
-
-    events.add(key.user_id, event_type, KeySchema().dump(key))
+    events.add(key.user_id, event_type, representation.key(key))
 
 
 def create(
