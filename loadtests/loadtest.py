@@ -101,10 +101,11 @@ def prepare(running: stack.Stack, args: argparse.Namespace, keys_file: str):
         pairs = setup_accounts.create_accounts(args.accounts, 5, to_money("200.00"), 10**6)
     setup_accounts.write_keys(keys_file, pairs)
     stack.start_service(running)
-    classes = ["LegacyBot", "RestBot", "CatalogueBrowser"]
+    classes = ["LegacyBot", "RestBot", "CatalogueBrowser", "RentingBot"]
     if legacy_missing(running.url, pairs[0][1]):
-        print("/stubs/handler_api.php is missing: running without LegacyBot", flush=True)
+        print("/stubs/handler_api.php is missing: running without LegacyBot and RentingBot", flush=True)
         classes.remove("LegacyBot")
+        classes.remove("RentingBot")
     return app, classes
 
 

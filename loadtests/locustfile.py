@@ -6,14 +6,17 @@
 A bot buys a number, polls its status every SMSBULK_POLL_SECONDS until the code arrives and
 finishes the activation; a share of them (SMSBULK_CANCEL_RATE) cancels instead, the way a
 script drops a number the target site refused. Then it spends 5-15 s using the code before
-its next purchase; bots start within SMSBULK_START_JITTER seconds of each other. Bots take
-their keys round-robin from SMSBULK_KEYS_FILE. Only answers a healthy service gives count as
-successes: NO_BALANCE, NO_NUMBERS, a 5xx or a malformed token are failures.
+its next purchase; bots start within SMSBULK_START_JITTER seconds of each other. A renting bot
+rents a number through the legacy rent actions, reads its SMS as they come, extends a share of
+its rentals and finishes them. Bots take their keys round-robin from SMSBULK_KEYS_FILE. Only
+answers a healthy service gives count as successes: NO_BALANCE, NO_NUMBERS, a 5xx or a
+malformed token are failures.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import random
 import time
@@ -32,9 +35,15 @@ CANCEL_AFTER_POLLS = int(os.environ.get("SMSBULK_CANCEL_AFTER_POLLS", "2"))
 THINK_SECONDS = (5.0, 15.0)
 START_JITTER = float(os.environ.get("SMSBULK_START_JITTER", "15"))
 
+# A renting bot extends this share of its rentals once, and holds each for this many SMS polls.
+EXTEND_RATE = float(os.environ.get("SMSBULK_EXTEND_RATE", "0.3"))
+RENT_POLLS = int(os.environ.get("SMSBULK_RENT_POLLS", "5"))
+
 LEGACY = "/stubs/handler_api.php"
 SERVICES = ("wa", "tg", "go", "ig", "fb", "vk", "tw", "ds")
 COUNTRIES = (("0", "RU"), ("6", "ID"), ("16", "GB"), ("22", "IN"), ("62", "TR"), ("187", "US"))
+RENT_COUNTRIES = ("0", "16", "6")  # where the simulator rents (SMS-Activate's rent countries)
+RENT_SERVICES = ("full", "wa", "tg")
 
 _keys: itertools.cycle | None = None
 
@@ -124,6 +133,52 @@ class LegacyBot(FastHttpUser):
                     return
                 cancel = answer == "EARLY_CANCEL_DENIED"  # BAD_STATUS: the code came first, wait for it
         self.call("setStatus", ("ACCESS_CANCEL", "BAD_STATUS", "EARLY_CANCEL_DENIED"), id=activation_id, status="8")
+
+
+class RentingBot(FastHttpUser):
+    """A script that rents numbers by the hour over the legacy rent actions (reference §4.4): it
+    checks what can be rented, rents, reads every SMS as it comes, sometimes extends, then finishes."""
+
+    weight = 1
+    wait_time = between(*THINK_SECONDS)
+
+    def on_start(self) -> None:
+        self.key = next_key()
+        stagger()
+
+    def call(self, action: str, ok: tuple[str, ...], **params: str) -> dict | None:
+        """One rent call; JSON whose status is "success", or an error token in `ok`."""
+        query = urlencode({"api_key": self.key, "action": action, **params})
+        with self.client.get(f"{LEGACY}?{query}", name=f"legacy {action}", catch_response=True) as answer:
+            try:
+                body = json.loads(answer.text or "")
+            except ValueError:
+                body = None
+            good = isinstance(body, dict) and (body.get("status") == "success" or body.get("message") in ok)
+            if answer.status_code != 200 or not good:
+                answer.failure(f"{action}: HTTP {answer.status_code} {(answer.text or '')[:80]!r}")
+                return None
+            answer.success()
+            return body
+
+    @task
+    def rental(self) -> None:
+        country = random.choice(RENT_COUNTRIES)
+        offered = self.call("getRentServicesAndCountries", (), country=country, rent_time="4")
+        if offered is None:
+            return
+        rented = self.call("getRentNumber", (), service=random.choice(RENT_SERVICES), country=country, rent_time="4")
+        if rented is None:
+            return
+        rental_id = str(rented["phone"]["id"])
+        extend = random.random() < EXTEND_RATE
+        for poll in range(RENT_POLLS):
+            time.sleep(POLL_SECONDS)
+            self.call("getRentStatus", ("STATUS_WAIT_CODE",), id=rental_id)
+            if extend and poll == 1:
+                if self.call("getContinueRentPriceNumber", (), id=rental_id, rent_time="4") is not None:
+                    self.call("continueRentNumber", (), id=rental_id, rent_time="4")
+        self.call("setRentStatus", (), id=rental_id, status="1")
 
 
 class RestBot(FastHttpUser):

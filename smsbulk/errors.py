@@ -246,6 +246,12 @@ class UnknownRentStatus(DomainError):
     message = "Unknown rental status code: 1 finishes, 2 cancels"
 
 
+class NoRentals(DomainError):
+    # getRentList with nothing rented: the protocol's NO_NUMBERS (§4.4).
+    code, http_status, legacy_token = "no_rentals", 404, "NO_NUMBERS"
+    message = "No active rentals"
+
+
 class OutOfStock(DomainError):
     code, http_status, legacy_token = "out_of_stock", 503, "OUT_OF_STOCK"
     message = "No numbers to rent in this country"
@@ -254,6 +260,11 @@ class OutOfStock(DomainError):
 class ReactivationUnavailable(DomainError):
     code, http_status, legacy_token = "reactivation_unavailable", 409, "RENEW_ACTIVATION_NOT_AVAILABLE"
     message = "This number cannot be bought again now"
+
+
+class ReactivationFailed(DomainError):
+    code, http_status, legacy_token = "reactivation_failed", 503, "NEW_ACTIVATION_IMPOSSIBLE"
+    message = "The provider would not sell this number again now; nothing was charged"
 
 
 class FeatureUnavailable(DomainError):

@@ -29,6 +29,8 @@ class QueueNames:
 
 JOB_FUNCS = {
     "purchase": "workers.tasks.purchase",
+    "rent": "workers.tasks.rent",
+    "rental_action": "workers.tasks.rental_action",
     "provider_action": "workers.tasks.provider_action",
     "poll_statuses": "workers.tasks.poll_statuses",
     "sync_prices": "workers.tasks.sync_prices",

@@ -13,8 +13,9 @@ import marshmallow as ma
 from marshmallow import fields
 
 from .compiled import compiled_rows
-from .models import Sms
+from .models import RentalSms, Sms
 from .models import activations as st
+from .models import rentals as rt
 from .models.users import KEY_STATES, SCOPES
 from .services.catalog import iso_of
 
@@ -77,6 +78,9 @@ class TransactionSchema(Schema):
     amount = Amount(required=True)
     balance_after = Amount(required=True)
     activation_id = fields.Function(lambda e: e.activation.public_id if e.activation_id else None, allow_none=True)
+    rental_id = fields.Function(
+        lambda e: e.rental_charge.rental.public_id if e.rental_charge_id else None, allow_none=True
+    )
     memo = fields.String()
     created_at = UtcDateTime(required=True)
 
@@ -166,14 +170,78 @@ def messages_of(activation) -> list:
     )
 
 
+class RentalSmsSchema(Schema):
+    sender = fields.String(allow_none=True, metadata={"example": "WhatsApp"})
+    service = fields.String(allow_none=True, metadata={"description": "The service it came from, where known"})
+    text = fields.String(required=True)
+    code = fields.String(allow_none=True)
+    received_at = UtcDateTime(required=True)
+
+
+_RENTAL_SMS_LIST = RentalSmsSchema(many=True)
+
+
+class RentalSchema(Schema):
+    id = fields.String(attribute="public_id", required=True, metadata={"example": "rnt_5f0c8a1d2e3b4c5d6e7f8091"})
+    legacy_id = fields.Integer(attribute="id", required=True, metadata={"description": "The legacy protocol's id"})
+    status = fields.String(required=True, metadata={"enum": list(rt.STATUSES)})
+    active = fields.Function(lambda r: r.status in rt.ACTIVE, required=True, metadata={"description": "Receiving SMS"})
+    service_code = fields.String(attribute="service_id", required=True, metadata={"example": "full"})
+    country_id = fields.Integer(attribute="country_id", required=True)
+    country_iso = fields.Function(lambda r: iso_of(r.country_id), required=True)
+    operator = fields.String()
+    phone_number = fields.String(allow_none=True, metadata={"example": "447700900123"})
+    hours = fields.Integer(required=True, metadata={"description": "Hours paid for, extensions included"})
+    user_cost = Amount(required=True, metadata={**AMOUNT, "description": "Paid in all, extensions included"})
+    created_at = UtcDateTime(required=True)
+    started_at = UtcDateTime(allow_none=True, metadata={"description": "When the number was rented"})
+    ends_at = UtcDateTime(required=True, metadata={"description": "The end of the paid time"})
+    cancelable_until = fields.Function(
+        lambda r: _utc(r.started_at + rt.CANCEL_WINDOW) if r.status == rt.WAITING and r.started_at else None,
+        allow_none=True,
+        metadata={"description": "Until then, and before any SMS, a cancel is refunded in full"},
+    )
+    sms = fields.Method("messages_of", metadata={"description": "Every SMS, oldest first (in an event: its new ones)"})
+
+    def messages_of(self, rental):
+        return _RENTAL_SMS_LIST.dump(rental_messages(rental))
+
+
+def _utc(moment) -> str:
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def rental_messages(rental) -> list:
+    """The messages an answer about this rental shows, oldest first: those the caller already
+    knows (known_messages: an event shows its new ones), else a compiled SELECT."""
+    known = getattr(rental, "known_messages", None)
+    if known is not None:
+        return known
+    return compiled_rows(
+        "rental-messages-of",
+        lambda: (
+            RentalSms.select(RentalSms.sender, RentalSms.service, RentalSms.text, RentalSms.code, RentalSms.received_at)
+            .where(RentalSms.rental == rental.id)
+            .order_by(RentalSms.id)
+        ),
+        rental.id,
+    )
+
+
 _ACTIVATION = ActivationSchema()
 _TRANSACTION = TransactionSchema()
+_RENTAL = RentalSchema()
 _KEY = KeySchema()
 
 
 def activation(row) -> dict:
     """An activation as the REST API shows it."""
     return _ACTIVATION.dump(row)
+
+
+def rental(row) -> dict:
+    """A rental as the REST API shows it."""
+    return _RENTAL.dump(row)
 
 
 def ledger_entry(entry) -> dict:

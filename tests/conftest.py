@@ -90,6 +90,9 @@ MUTABLE = (
     "ledger_entry",
     "event",
     "rent_price",
+    "rental",
+    "rental_charge",
+    "rental_sms",
 )
 _pg_ready = {"done": False}
 

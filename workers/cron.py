@@ -22,7 +22,7 @@ import redis
 from smsbulk import create_app, logs, metrics
 from smsbulk.extensions import db
 from smsbulk.queues import PERIODIC, enqueue_periodic
-from smsbulk.services import lifecycle, recovery
+from smsbulk.services import lifecycle, recovery, rental_lifecycle
 
 log = logging.getLogger("workers.cron")
 
@@ -38,8 +38,8 @@ def run_recovery() -> dict[str, int]:
     """Expiry and the recovery pass, in this process; what they did is counted in the metrics."""
     started = time.perf_counter()
     with db.connection_context():
-        expired = lifecycle.expire_due()
-        recovered = recovery.recover()
+        expired = {**lifecycle.expire_due(), **rental_lifecycle.expire_due()}
+        recovered = {**recovery.recover(), **rental_lifecycle.recover()}
     done = {**expired, **recovered}
     metrics.observe_job("recovery", "ok", time.perf_counter() - started, done)
     if any(done.values()):  # each is something that went wrong elsewhere: worth an operator's look

@@ -14,7 +14,7 @@ from rq import get_current_job
 
 from smsbulk import logs, metrics
 from smsbulk.extensions import db
-from smsbulk.services import fulfilment, key_usage, lifecycle, providers
+from smsbulk.services import fulfilment, key_usage, lifecycle, providers, rental_fulfilment
 
 log = logging.getLogger("workers.jobs")
 
@@ -73,6 +73,17 @@ def purchase(activation_id: int) -> dict:
     """The purchase job (smsbulk/services/purchase_job.py): its Outcome, as JSON."""
     with _connection():
         return fulfilment.fulfil(activation_id).to_json()
+
+
+@_job("rent")
+def rent(rental_id: int) -> str:
+    """The rental job (smsbulk/services/rental_job.py): the rental's status after it."""
+    return rental_fulfilment.fulfil(rental_id)
+
+
+@_job("rental_action")
+def rental_action(rental_id: int, action: str) -> str:
+    return rental_fulfilment.provider_action(rental_id, action)
 
 
 @_job("provider_action")

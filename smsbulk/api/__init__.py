@@ -8,10 +8,10 @@ from .. import auth, quota
 from ..errors import DomainError
 from ..extensions import get_redis
 from ..models import User
-from . import account, activations, catalog, keys, scopes, wallet
+from . import account, activations, catalog, keys, rentals, scopes, wallet
 from .base import Api
 
-BLUEPRINTS = (wallet.blp, activations.blp, catalog.blp, keys.blp, account.blp)
+BLUEPRINTS = (wallet.blp, activations.blp, rentals.blp, catalog.blp, keys.blp, account.blp)
 
 
 def key_from_request() -> str | None:

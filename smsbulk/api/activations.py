@@ -1,11 +1,17 @@
 from flask import g, request
 from flask.views import MethodView
 
-from ..services import activations
+from ..services import activations, reactivations
 from ..services.catalog import resolve_country, resolve_service
 from .base import Blueprint, PeeweePage
 from .docs import errors
-from .schemas import ActivationCreateSchema, ActivationQuerySchema, ActivationSchema
+from .schemas import (
+    ActivationCreateSchema,
+    ActivationQuerySchema,
+    ActivationSchema,
+    ReactivateSchema,
+    ReactivationQuoteSchema,
+)
 from .scopes import scope
 
 blp = Blueprint("activations", __name__, url_prefix="/api/v1/activations", description="Buy numbers, get codes")
@@ -71,3 +77,29 @@ def _action(name: str, service_call, summary: str):
 _action("cancel", activations.cancel, "Cancel before any code arrived: refunded in full")
 _action("finish", activations.finish, "Finish after the code arrived")
 _action("retry", activations.request_another_code, "Ask for another code (free)")
+
+
+@blp.route("/<activation_id>/reactivation")
+class Reactivation(MethodView):
+    @scope("read")
+    @blp.doc(operationId="quoteReactivation")
+    @blp.response(200, ReactivationQuoteSchema)
+    @errors(404, 409)
+    def get(self, activation_id):
+        """The price of buying a completed activation's number again, for the same service (the price check first)"""
+        return reactivations.quote(g.caller.user_id, activation_id)
+
+
+@blp.route("/<activation_id>/reactivate")
+class Reactivate(MethodView):
+    @scope("purchase")
+    @blp.doc(operationId="reactivateActivation")
+    @blp.arguments(ReactivateSchema())
+    @blp.response(201, ActivationSchema)
+    @blp.alt_response(202, schema=ActivationSchema, description="Still PENDING: poll it", success=True)
+    @errors(402, 403, 404, 409, 422, 503)
+    def post(self, body, activation_id):
+        """Buy a completed activation's number again: a new activation on the same phone, same service"""
+        key = (request.headers.get("Idempotency-Key") or "").strip()[:128] or None
+        activation = reactivations.reactivate(g.caller, activation_id, body.get("max_price"), key)
+        return activation, 202 if activation.status == "PENDING" else 201

@@ -160,3 +160,26 @@ class AccountSchema(Schema):
     role = fields.String(required=True, metadata={"enum": ["user", "admin"]})
     created_at = UtcDateTime(required=True)
     active_keys = fields.Integer(required=True)
+    max_purchases_per_day = fields.Integer(allow_none=True)
+    max_spend_per_day = Amount(allow_none=True)
+
+
+class ReactivateSchema(Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    max_price = fields.Decimal(
+        validate=lambda value: 0 < value < 100000,
+        metadata={"type": "string", "format": "decimal", "example": "0.50", "description": "Highest price to pay"},
+    )
+
+
+class ReactivationQuoteSchema(Schema):
+    activation_id = fields.String(
+        attribute="source.public_id", required=True, metadata={"description": "The completed one"}
+    )
+    phone_number = fields.String(attribute="source.phone_number", required=True)
+    service_code = fields.String(attribute="source.service_id", required=True)
+    country_id = fields.Integer(attribute="source.country_id", required=True)
+    country_iso = fields.Function(lambda q: iso_of(q.source.country_id), required=True)
+    price = Amount(required=True, metadata={**AMOUNT, "description": "What the new activation costs now"})

@@ -1,8 +1,8 @@
-"""Rent, voice, forwarding, multi-service and re-activation: not sold here yet.
+"""Voice, forwarding and multi-service numbers: not sold here yet.
 
 Each action answers what the protocol answers when the feature is not available to the
 account, so a client takes its usual "nothing to buy" path instead of crashing on an
-unknown token. Rent answers are JSON with `message` (and `error`), as every rent error is (§4.4).
+unknown token.
 """
 
 from __future__ import annotations
@@ -15,30 +15,12 @@ from .dispatch import action
 from .params import Params
 
 # Buying ones need the `purchase` scope, as getNumber does; the rest `read`.
-BUYING = {
-    "getRentNumber",
-    "continueRentNumber",
-    "setRentStatus",
-    "getMultiServiceNumber",
-    "getAdditionalService",
-    "getExtraActivation",
-}
+BUYING = {"getMultiServiceNumber", "getAdditionalService"}
 
 # action -> (token, REST-equivalent status)
-RENT = {
-    "getRentNumber": ("NO_NUMBERS", 503),
-    "getRentList": ("NO_NUMBERS", 404),
-    "getRentStatus": ("NO_ID_RENT", 404),
-    "setRentStatus": ("NO_ID_RENT", 404),
-    "continueRentNumber": ("NO_ID_RENT", 404),
-    "getContinueRentPriceNumber": ("NO_ID_RENT", 404),
-    "continueRentInfo": ("NO_ID_RENT", 404),
-}
 OTHER = {
     "getMultiServiceNumber": ("NOT_AVAILABLE", 503),  # no country offers multi-service numbers
     "getAdditionalService": ("WRONG_ADDITIONAL_SERVICE", 422),  # no forwarding parents to add to
-    "getExtraActivation": ("RENEW_ACTIVATION_NOT_AVAILABLE", 409),
-    "checkExtraActivation": ("RENEW_ACTIVATION_NOT_AVAILABLE", 409),
 }
 
 
@@ -49,10 +31,6 @@ def _refusal(token: str, status: int):
     return refuse
 
 
-for _name, (_token, _status) in RENT.items():
-    action(_name, error_shape=protocol.RENT_JSON, scope="purchase" if _name in BUYING else "read")(
-        _refusal(_token, _status)
-    )
 for _name, (_token, _status) in OTHER.items():
     action(_name, scope="purchase" if _name in BUYING else "read")(_refusal(_token, _status))
 

@@ -6,8 +6,8 @@ from ..auth import Caller
 from ..errors import FeatureUnavailable, NoNumbers
 from ..models import Activation
 from ..models.base import utcnow
-from ..services import activations
-from . import params, protocol
+from ..services import activations, reactivations
+from . import params, protocol, protocol_rent
 from .dispatch import action
 from .params import Params
 
@@ -91,3 +91,16 @@ def get_history(p: Params, caller: Caller) -> protocol.Answer:
     offset = p.number("offset", default=0, maximum=10**6)
     limit = p.number("limit", "size", default=50, maximum=100)  # `size`: the HeroSMS spelling
     return protocol.history(activations.history_for_owner(caller.user_id, since, until, offset, limit))
+
+
+# Reactivation (§4.3): the docs name the id `activationId`; aiosmsactivate sends `id`.
+@action("checkExtraActivation", scope="read")
+def check_extra_activation(p: Params, caller: Caller) -> protocol.Answer:
+    offer = reactivations.quote_legacy(caller.user_id, params.activation_id(p, "activationId", "id"))
+    source = offer.source
+    return protocol_rent.extra_activation_quote(offer.price, source.service_id, source.phone_number, source.country_id)
+
+
+@action("getExtraActivation", scope="purchase")
+def get_extra_activation(p: Params, caller: Caller) -> protocol.Answer:
+    return protocol.number(reactivations.reactivate_now(caller, params.activation_id(p, "activationId", "id")))

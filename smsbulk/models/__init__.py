@@ -2,7 +2,7 @@ from .activations import Activation, Sms
 from .catalog import Country, Price, Provider, Service
 from .events import Event
 from .ledger import LedgerEntry
-from .rentals import RentPrice
+from .rentals import Rental, RentalCharge, RentalSms, RentPrice
 from .users import ApiKey, KeyDailyUsage, User, Wallet
 
 ALL_MODELS = (
@@ -16,6 +16,9 @@ ALL_MODELS = (
     Price,
     Activation,
     Sms,
+    Rental,
+    RentalCharge,
+    RentalSms,
     LedgerEntry,
     Event,
     RentPrice,
@@ -32,6 +35,9 @@ __all__ = [
     "Price",
     "Provider",
     "RentPrice",
+    "Rental",
+    "RentalCharge",
+    "RentalSms",
     "Service",
     "Sms",
     "User",

@@ -65,6 +65,8 @@ class Activation(BaseModel):
     updated_at = peewee.DateTimeField(default=utcnow)
     # PENDING: the purchase deadline; then the end of the number's lifetime.
     expires_at = peewee.DateTimeField()
+    # A reactivation: the completed activation whose number this one bought again.
+    reactivation_of = peewee.ForeignKeyField("self", null=True, on_delete="SET NULL", backref="reactivations")
 
     class Meta:
         indexes = (

@@ -2,6 +2,7 @@ import peewee
 
 from .activations import Activation
 from .base import BaseModel
+from .rentals import Rental
 from .users import User
 
 # What happened to an account, step by step. Activation types follow its lifecycle; the others
@@ -22,6 +23,18 @@ KEY_CREATED = "key.created"
 KEY_ROTATED = "key.rotated"
 KEY_REVOKED = "key.revoked"
 KEY_CHANGED = "key.changed"
+# A rental's lifecycle (models/rentals.py): every SMS it receives is an event of its own.
+RENTAL_CREATED = "rental.created"
+RENTAL_NUMBER_ASSIGNED = "rental.number_assigned"
+RENTAL_SMS_RECEIVED = "rental.sms_received"
+RENTAL_EXTENDED = "rental.extended"
+RENTAL_FINISHED = "rental.finished"
+RENTAL_CANCELED = "rental.canceled"
+RENTAL_EXPIRED = "rental.expired"
+RENTAL_REVOKED = "rental.revoked"
+RENTAL_FAILED = "rental.failed"
+RENTAL_WITHDRAWN = "rental.withdrawn"
+RENTAL_REFUNDED = "rental.refunded"
 
 
 class Event(BaseModel):
@@ -35,8 +48,9 @@ class Event(BaseModel):
     id = peewee.BigAutoField()
     user = peewee.ForeignKeyField(User, on_delete="CASCADE", index=False)
     activation = peewee.ForeignKeyField(Activation, null=True, on_delete="CASCADE", index=False)
+    rental = peewee.ForeignKeyField(Rental, null=True, on_delete="CASCADE", index=False)
     type = peewee.CharField(max_length=48)
     payload = peewee.TextField(default="{}")  # JSON: what the REST API shows of the subject then
 
     class Meta:
-        indexes = ((("user", "id"), False), (("activation", "id"), False))
+        indexes = ((("user", "id"), False), (("activation", "id"), False), (("rental", "id"), False))

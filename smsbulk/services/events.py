@@ -58,6 +58,7 @@ class Appended:
     type: str
     payload: dict
     activation_id: int | None = None
+    rental_id: int | None = None
     created_at: datetime.datetime = field(default_factory=utcnow)
     id: int | None = None
 
@@ -91,10 +92,17 @@ class Recording:
             db.execute_sql(f'SELECT id FROM "wallet" WHERE user_id IN ({marks}) ORDER BY user_id FOR UPDATE', wanted)
         self.locked.update(wanted)
 
-    def add(self, user_id: int, event_type: str, payload: dict, activation_id: int | None = None) -> Appended:
+    def add(
+        self,
+        user_id: int,
+        event_type: str,
+        payload: dict,
+        activation_id: int | None = None,
+        rental_id: int | None = None,
+    ) -> Appended:
         if user_id not in self.locked:
             raise RuntimeError(f"an event of account {user_id} appended without holding its lock")
-        event = Appended(user_id, event_type, payload, activation_id)
+        event = Appended(user_id, event_type, payload, activation_id, rental_id)
         self.events.append(event)
         return event
 
@@ -111,6 +119,7 @@ def _insert(batch: list[Appended]) -> None:
             "created_at": e.created_at,
             "user": e.user_id,
             "activation": e.activation_id,
+            "rental": e.rental_id,
             "type": e.type,
             "payload": to_json(e.payload),
         }
@@ -167,12 +176,14 @@ def _publish(committed: list[Appended]) -> None:
             log.exception("event listener %r failed", listener)
 
 
-def add(user_id: int, event_type: str, payload: dict, activation_id: int | None = None) -> Appended:
+def add(
+    user_id: int, event_type: str, payload: dict, activation_id: int | None = None, rental_id: int | None = None
+) -> Appended:
     """Append an event to the transaction recording() opened (which holds the account's lock)."""
     current = getattr(_local, "recording", None)
     if current is None:
         raise RuntimeError("events are appended only inside events.recording()")
-    return current.add(user_id, event_type, payload, activation_id)
+    return current.add(user_id, event_type, payload, activation_id, rental_id)
 
 
 def lock_account(user_id: int) -> None:
@@ -190,6 +201,7 @@ def after(
     types: Iterable[str] | None = None,
     activation_id: int | None = None,
     limit: int = 100,
+    rental_id: int | None = None,
 ) -> list[Event]:
     """The account's events with an id above the cursor, oldest first (an index range scan)."""
     query = Event.select().where((Event.user == user_id) & (Event.id > cursor))
@@ -197,6 +209,8 @@ def after(
         query = query.where(Event.type.in_(list(types)))
     if activation_id is not None:
         query = query.where(Event.activation == activation_id)
+    if rental_id is not None:
+        query = query.where(Event.rental == rental_id)
     return list(query.order_by(Event.id).limit(max(1, min(limit, MAX_PAGE))))
 
 

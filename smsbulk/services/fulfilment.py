@@ -39,6 +39,7 @@ ORDER = (
     Activation.operator,
     Activation.user_cost,
     Activation.attempts,
+    Activation.reactivation_of,
 )
 
 
@@ -90,6 +91,10 @@ def fulfil(activation_id: int) -> Outcome:
     order = _open_order(activation_id)
     if order is None:
         return SKIPPED
+    if order.reactivation_of_id is not None:  # the same number again: only its provider can
+        from .reactivations import fulfil_reactivation  # it drives reactivations through this module
+
+        return fulfil_reactivation(order)
     offers = routing.candidates(order.service_id, order.country_id, order.operator, max_cost=order.user_cost)
     for offer in offers:
         reference = start_attempt(order, offer.provider)

@@ -11,7 +11,7 @@ from ..models import Activation, Provider, Sms
 from ..models import activations as st
 from ..models.base import utcnow
 from ..providers import base as pb
-from . import health, routing, states
+from . import health, rental_lifecycle, routing, states
 from .activations import send_provider_action
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def poll_once(now: datetime.datetime | None = None) -> dict[str, int]:
         new, closed = apply_statuses({refs[ref]: answer for ref, answer in answers.items() if ref in refs})
         counts["messages"] += new
         counts["closed"] += closed
-    return counts
+    return {**counts, **rental_lifecycle.poll()}  # rentals are polled in the same cycle
 
 
 def _refs_to_poll() -> dict[int, dict[str, int]]:

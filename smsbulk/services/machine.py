@@ -31,6 +31,7 @@ class Machine:
     event_types: dict[str, str]  # target state -> event type
     represent: Callable[[peewee.Model], dict]  # the event payload: the subject as the API shows it
     columns: tuple[peewee.Field, ...]  # what a move reads back (RETURNING): at least what represent needs
+    subject: str = "activation_id"  # the event column that names the row (events.Recording.add)
 
     def sources(self, target: str) -> tuple[str, ...]:
         return self.transitions[target]
@@ -54,7 +55,7 @@ class Machine:
                 return None
             for name, value in (known or {}).items():
                 setattr(row, name, value)
-            recording.add(user_id, self.event_types[target], self.represent(row), row_id)
+            recording.add(user_id, self.event_types[target], self.represent(row), **{self.subject: row_id})
             if then is not None:
                 then(row, recording)
         return row
@@ -118,7 +119,9 @@ class Batch:
 
     def announce(self, row: peewee.Model) -> None:
         """Append the event of a row moved by move() (once its represented fields are final)."""
-        self.recording.add(row.user_id, self.machine.event_types[row.status], self.machine.represent(row), row.id)
+        machine = self.machine
+        subject = {machine.subject: row.id}
+        self.recording.add(row.user_id, machine.event_types[row.status], machine.represent(row), **subject)
 
     def apply(self) -> None:
         model = self.machine.model

@@ -38,6 +38,10 @@ class Order:
     operator: str = "any"
     max_price: Decimal | None = None
     idempotency_key: str | None = None
+    # A reactivation (services/reactivations.py): the completed activation whose number to buy
+    # again, at the price quoted for it.
+    reactivation_of: Activation | None = None
+    price: Decimal | None = None
 
 
 def _setting(name: str):
@@ -79,7 +83,7 @@ def _place(caller: Caller, order: Order) -> tuple[Activation, Job | None]:
         earlier = _by_idempotency_key(caller.user_id, order.idempotency_key)
         if earlier is not None:
             return earlier, None
-    price = quote(order)
+    price = order.price if order.price is not None else quote(order)
     try:
         activation = _insert(caller, order, price)
     except peewee.IntegrityError:
@@ -114,6 +118,7 @@ def _insert(caller: Caller, order: Order, price: Decimal) -> Activation:
         "updated_at": now,
         # PENDING until the purchase deadline: then it fails and is refunded (recovery.py).
         "expires_at": now + datetime.timedelta(seconds=_setting("PURCHASE_DEADLINE_SECONDS")),
+        "reactivation_of": order.reactivation_of.id if order.reactivation_of is not None else None,
     }
     with events.recording(caller.user_id, lock=False):
         wallet = wallets.take(caller.user_id, price)

@@ -13,7 +13,7 @@ import peewee
 from .. import representation
 from ..compiled import compiled_insert, compiled_rows
 from ..errors import BadRequest, NoBalance
-from ..models import Activation, LedgerEntry, User, Wallet
+from ..models import Activation, LedgerEntry, RentalCharge, User, Wallet
 from ..models import events as types
 from ..money import to_money
 from . import events
@@ -59,7 +59,13 @@ def _give(user_id: int, amount: Decimal) -> Wallet:
 
 
 def _append(
-    user_id: int, wallet: Wallet, kind: str, amount: Decimal, activation: Activation | None, memo: str
+    user_id: int,
+    wallet: Wallet,
+    kind: str,
+    amount: Decimal,
+    activation: Activation | None,
+    memo: str,
+    charge: RentalCharge | None = None,
 ) -> LedgerEntry:
     """The ledger row of a change made by _take() or _give(), with the balance it left, and its event."""
     values = {
@@ -68,12 +74,16 @@ def _append(
         "amount": amount,
         "balance_after": wallet.balance,
         "activation": activation.id if activation is not None else None,
+        "rental_charge": charge.id if charge is not None else None,
         "memo": memo,
     }
     entry = compiled_insert("ledger-entry", LedgerEntry, values)
     if activation is not None:
         entry.activation = activation  # shown by its public id: no query
-    events.add(user_id, types.LEDGER_ENTRY, representation.ledger_entry(entry), entry.activation_id)
+    if charge is not None:
+        entry.rental_charge = charge
+    rental_id = charge.rental_id if charge is not None else None
+    events.add(user_id, types.LEDGER_ENTRY, representation.ledger_entry(entry), entry.activation_id, rental_id)
     return entry
 
 
@@ -116,6 +126,29 @@ def refund_for(activation: Activation) -> bool:
             _append(
                 user_id, wallet, "refund", activation.user_cost, activation, f"refund of activation {activation.id}"
             )
+    except peewee.IntegrityError:
+        return False
+    return True
+
+
+def record_rental_debit(user_id: int, wallet: Wallet, charge: RentalCharge) -> None:
+    """The ledger row (and event) of the price take() took for a rental (charge 0) or an extension."""
+    memo = f"rental {charge.rental_id}" + (f", extension {charge.seq}" if charge.seq else "")
+    _append(user_id, wallet, "purchase", -charge.amount, None, memo, charge)
+
+
+def refund_rental_charge(user_id: int, charge: RentalCharge, amount: Decimal) -> bool:
+    """Give back `amount` (at most what the charge took) once per charge; False if it was already.
+
+    Runs inside the caller's recording(); UNIQUE(rental_charge, kind) is the backstop, as for
+    activations."""
+    if amount <= 0:
+        return False
+    try:
+        with events.recording(user_id, lock=False), Wallet._meta.database.atomic():  # a savepoint
+            wallet = _give(user_id, amount)
+            memo = f"refund of rental {charge.rental_id}" + (f", extension {charge.seq}" if charge.seq else "")
+            _append(user_id, wallet, "refund", amount, None, memo, charge)
     except peewee.IntegrityError:
         return False
     return True

@@ -94,7 +94,7 @@ def test_the_official_module_reads_the_catalogue_and_recognises_every_error(base
     assert api.getActiveActivations() == {"status": "error", "error": "NO_ACTIVATIONS"}
     assert api.getNumber(service="wa", country=62)["error"] == "NO_BALANCE"
     assert api.getStatus(id=12345)["error"] == "NO_ACTIVATION"
-    assert api.getRentNumber(service="wa")["message"] == "NO_NUMBERS"
+    assert api.getRentNumber(service="wa")["message"] == "NO_BALANCE"
     assert official("k" * 32, base_url).getBalance()["error"] == "BAD_KEY"
 
 

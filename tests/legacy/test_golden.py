@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 
 from smsbulk.extensions import db
-from smsbulk.models import Activation
+from smsbulk.models import Activation, Rental
 
 GOLDEN = Path(__file__).parent / "golden"
 DELIVER = ("deliver", {})  # a step: the simulator's SMS arrive
 BUY = ("getNumber", {"service": "wa", "country": "62"})
+FINISH = ("setStatus", {"id": "1", "status": "6"})
+RENT = ("getRentNumber", {"service": "wa", "country": "16", "time": "4"})
 WRONG_KEY = "wrongKeyWrongKeyWrongKeyWrongKey"
 
 # case -> (account options, steps); the answer to the last step is the one recorded.
@@ -83,8 +85,37 @@ CASES: dict[str, tuple[dict, list[tuple[str, dict]]]] = {
     "getRentServicesAndCountries_out_of_stock": ({}, [("getRentServicesAndCountries", {"country": "62"})]),
     "getRentServicesAndCountries_invalid_time": ({}, [("getRentServicesAndCountries", {"time": "4h"})]),
     "getRentServicesAndCountries_max_hours": ({}, [("getRentServicesAndCountries", {"duration": "1345"})]),
-    "getRentNumber": ({}, [("getRentNumber", {"service": "wa"})]),
-    "getRentStatus": ({}, [("getRentStatus", {"id": "1"})]),
+    "getRentNumber": ({}, [RENT]),
+    "getRentNumber_no_balance": ({"balance": "0.00"}, [RENT]),
+    "getRentNumber_bad_service": ({}, [("getRentNumber", {"service": "zzzz", "country": "16"})]),
+    "getRentNumber_no_numbers": ({}, [("getRentNumber", {"service": "wa", "country": "62"})]),
+    "getRentStatus_wait_code": ({}, [RENT, ("getRentStatus", {"id": "1"})]),
+    "getRentStatus_sms": ({}, [RENT, DELIVER, ("getRentStatus", {"id": "1"})]),
+    "getRentStatus_finish": ({}, [RENT, ("setRentStatus", {"id": "1", "status": "1"}), ("getRentStatus", {"id": "1"})]),
+    "getRentStatus_cancel": ({}, [RENT, ("setRentStatus", {"id": "1", "status": "2"}), ("getRentStatus", {"id": "1"})]),
+    "getRentStatus_no_id_rent": ({}, [("getRentStatus", {})]),
+    "getRentStatus_invalid_phone": ({}, [("getRentStatus", {"id": "77"})]),
+    "setRentStatus_finish": ({}, [RENT, ("setRentStatus", {"id": "1", "status": "1"})]),
+    "setRentStatus_cancel": ({}, [RENT, ("setRentStatus", {"id": "1", "status": "2"})]),
+    "setRentStatus_cant_cancel": ({}, [RENT, DELIVER, ("setRentStatus", {"id": "1", "status": "2"})]),
+    "setRentStatus_already_finish": ({}, [RENT, *[("setRentStatus", {"id": "1", "status": "1"})] * 2]),
+    "setRentStatus_already_cancel": ({}, [RENT, *[("setRentStatus", {"id": "1", "status": "2"})] * 2]),
+    "setRentStatus_incorect_status": ({}, [RENT, ("setRentStatus", {"id": "1", "status": "3"})]),
+    "getRentList": ({}, [RENT, ("getRentList", {})]),
+    "getRentList_none": ({}, [("getRentList", {})]),
+    "continueRentNumber": ({}, [RENT, ("continueRentNumber", {"id": "1", "rent_time": "4"})]),
+    "continueRentNumber_rent_die": (
+        {},
+        [RENT, ("setRentStatus", {"id": "1", "status": "1"}), ("continueRentNumber", {"id": "1", "rent_time": "4"})],
+    ),
+    "continueRentNumber_max_hours": ({}, [RENT, ("continueRentNumber", {"id": "1", "rent_time": "1341"})]),
+    "getContinueRentPriceNumber": ({}, [RENT, ("getContinueRentPriceNumber", {"id": "1"})]),
+    "continueRentInfo": ({}, [RENT, ("continueRentInfo", {"id": "1", "hours": "24", "needHistory": "true"})]),
+    "checkExtraActivation": ({}, [BUY, DELIVER, FINISH, ("checkExtraActivation", {"activationId": "1"})]),
+    "checkExtraActivation_not_available": ({}, [BUY, ("checkExtraActivation", {"activationId": "1"})]),
+    "getExtraActivation": ({}, [BUY, DELIVER, FINISH, ("getExtraActivation", {"activationId": "1"})]),
+    "getExtraActivation_by_id": ({}, [BUY, DELIVER, FINISH, ("getExtraActivation", {"id": "1"})]),
+    "getExtraActivation_wrong_activation_id": ({}, [("getExtraActivation", {"id": "9"})]),
     "getMultiServiceNumber": ({}, [("getMultiServiceNumber", {"multiService": "wa,tg"})]),
     "getIncomingCallStatus": ({}, [BUY, ("getIncomingCallStatus", {"activationId": "1"})]),
 }
@@ -113,7 +144,9 @@ def normalise(text: str) -> str:
     with db.connection_context():
         for activation in Activation.select().where(Activation.phone_number.is_null(False)):
             text = text.replace(activation.phone_number, f"<phone:{activation.id}>")
-    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "<time>", text)
+        for rental in Rental.select().where(Rental.phone_number.is_null(False)):
+            text = text.replace(rental.phone_number, f"<rented:{rental.id}>")
+    return re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d", "<time>", text)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -122,16 +122,9 @@ def test_a_revoked_key_is_bad_key(legacy, make_user):
     assert legacy.text(account.key, "getBalance") == "BAD_KEY"
 
 
-def test_rent_and_voice_answer_as_the_protocol_does_for_an_unavailable_feature(legacy, make_user):
+def test_voice_forwarding_and_multi_service_answer_as_the_protocol_does_for_an_unavailable_feature(legacy, make_user):
     account = make_user()
-    rent_error = '{"status":"error","message":"%s","error":"%s"}'
-    out_of_stock = rent_error % ("OUT_OF_STOCK", "OUT_OF_STOCK")  # Turkey: no provider rents there
-    assert legacy.text(account.key, "getRentServicesAndCountries", country="62") == out_of_stock
-    assert legacy.text(account.key, "getRentNumber", service="wa") == rent_error % ("NO_NUMBERS", "NO_NUMBERS")
-    assert legacy.text(account.key, "getRentStatus", id="5") == rent_error % ("NO_ID_RENT", "NO_ID_RENT")
-    assert legacy.text(account.key, "setRentStatus", id="5", status="2") == rent_error % ("NO_ID_RENT", "NO_ID_RENT")
     assert legacy.text(account.key, "getMultiServiceNumber", multiService="wa,tg") == "NOT_AVAILABLE"
-    assert legacy.text(account.key, "getExtraActivation", activationId="5") == "RENEW_ACTIVATION_NOT_AVAILABLE"
     assert legacy.text(account.key, "getIncomingCallStatus", activationId="5") == "INVALID_ACTIVATION_ID"
     activation_id = legacy.text(account.key, "getNumber", service="wa", country="62").split(":")[1]
     assert legacy.text(account.key, "getIncomingCallStatus", id=activation_id) == "NOT_INCOMING"
