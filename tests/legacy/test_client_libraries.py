@@ -17,7 +17,7 @@ import smsactivateru
 from werkzeug.serving import make_server
 
 from smsbulk.extensions import db
-from smsbulk.models import Activation
+from smsbulk.models import Activation, Rental
 from tests.factories import assert_ledger_exact, balance
 
 
@@ -177,20 +177,21 @@ def python_examples() -> list[str]:
     return re.findall(r"```python\n(.*?)```", guide, flags=re.S)
 
 
-def test_the_migration_guide_has_two_python_examples():
-    assert len(python_examples()) == 2
+def test_the_migration_guide_has_three_python_examples():
+    assert len(python_examples()) == 3
 
 
-@pytest.mark.parametrize("example", range(2))
+@pytest.mark.parametrize("example", range(3))
 def test_the_python_examples_of_the_migration_guide_run_as_written(
     app, base_url, make_user, monkeypatch, sms_keep_arriving, example
 ):
     app.config["SIMULATOR_SMS_DELAY_SECONDS"] = 0.5  # so the spare number is cancelled before its SMS
-    account = make_user("10.00")
+    account = make_user("30.00")
     monkeypatch.setenv("SMSBULK_URL", base_url.removesuffix("/stubs/handler_api.php"))
     monkeypatch.setenv("SMSBULK_KEY", account.key)
     exec(python_examples()[example], {})
     with db.connection_context():
         statuses = sorted(a.status for a in Activation.select().where(Activation.user == account.user))
-    assert statuses == (["COMPLETED"] if example == 0 else ["CANCELED", "COMPLETED"])
+        rentals = [r.status for r in Rental.select().where(Rental.user == account.user)]
+    assert (statuses, rentals) == [(["COMPLETED"], []), (["CANCELED", "COMPLETED"], []), ([], ["FINISHED"])][example]
     assert_ledger_exact(account)
