@@ -41,7 +41,7 @@ clean:
 # The hot paths against their ceilings, on this machine (about 5 minutes): a throwaway local
 # stack on loopback, stopped at the end. BENCH_ARGS e.g. "--rounds 1 --seconds 10".
 bench: $(STAMP)
-	timeout 900 $(BIN)/python -m loadtests.bench $(BENCH_ARGS)
+	timeout 1500 $(BIN)/python -m loadtests.bench $(BENCH_ARGS)
 
 # 500 bots for 2 minutes against a throwaway local stack; Locust's CSV stats and HTML report
 # land in loadtests/results/. LOADTEST_ARGS e.g. "--users 200 --seconds 60".

@@ -60,16 +60,22 @@ def buy_poll_targets(base: str, keys: list[str], per_key: int = 2) -> list[dict]
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, running: stack.Stack, out: str) -> None:
+    """The scenarios under one serving model (WEB_WORKER_CLASS); its web is started for each round."""
+
+    def __init__(self, args: argparse.Namespace, running: stack.Stack, out: str, model: str) -> None:
         self.args = args
         self.stack = running
         self.out = out
+        self.model = model
         self.best: dict[str, Figure] = {}
         self.rounds: dict[str, list[Figure]] = {}
         self.data_path = os.path.join(out, "bench-data.json")
 
-    def run_round(self, round_no: int, targets: list[dict]) -> None:
+    def run_round(self, round_no: int, targets: list[dict], queue_ceiling: Figure | None) -> Figure | None:
+        """One round of each scenario; the queue's ceiling (e) is measured once a round, whatever the web."""
         only = self.args.only
+        if set(only) & set("bcd"):
+            self.restart_web()
         if "a" in only:
             self.ceiling(round_no)
         if "b" in only:
@@ -77,9 +83,18 @@ class Bench:
         if "c" in only:
             self.rest_status(targets, round_no)
         if "e" in only:
-            self.queue_ceiling()
+            if queue_ceiling is None:
+                self.queue_ceiling()
+            else:
+                self.keep("e", queue_ceiling)
         if "d" in only:
             self.purchases(round_no)
+        return self.rounds["e"][-1] if "e" in only else None
+
+    def restart_web(self) -> None:
+        self.stack.stop("web")
+        web = self.stack.start("web", stack.procfile()["web"], WEB_WORKER_CLASS=self.model)
+        stack.wait_http(self.stack.url + "/healthz", web)
 
     def keep(self, key: str, figure: Figure) -> None:
         self.rounds.setdefault(key, []).append(figure)
@@ -92,14 +107,15 @@ class Bench:
         figure = run()
         figure.cpu_ms = 1000 * (self.stack.cpu_seconds(servers) - before) / max(figure.requests, 1)
         print(
-            f"  ({key}) {figure.label}: {figure.per_second:,.0f} {figure.unit}, p99 {figure.p99_ms:.0f} ms, "
-            f"{figure.failures} failures of {figure.requests}, server CPU {figure.cpu_ms:.2f} ms each",
+            f"  {self.model} ({key}) {figure.label}: {figure.per_second:,.0f} {figure.unit}, "
+            f"p99 {figure.p99_ms:.0f} ms, {figure.failures} failures of {figure.requests}, "
+            f"server CPU {figure.cpu_ms:.2f} ms each",
             flush=True,
         )
         self.keep(key, figure)
 
     def locust(self, key: str, user_class: str, host: str, users: int, label: str, round_no: int, servers) -> None:
-        prefix = os.path.join(self.out, f"{key}-{user_class}-r{round_no}")
+        prefix = os.path.join(self.out, f"{self.model}-{key}-{user_class}-r{round_no}")
 
         def run() -> Figure:
             figure = run_locust(user_class, host, users, self.args.seconds, self.data_path, prefix, label)
@@ -111,7 +127,7 @@ class Bench:
     def ceiling(self, round_no: int) -> None:
         port = stack.free_port()
         command = stack.procfile()["web"].replace("wsgi:app", "loadtests.bench_app:app")
-        process = self.stack.start("ceiling", command, port=port)
+        process = self.stack.start("ceiling", command, port=port, WEB_WORKER_CLASS=self.model)
         try:
             stack.wait_http(f"http://{stack.HOST}:{port}/", process)
             warm(f"http://{stack.HOST}:{port}/")
@@ -204,6 +220,29 @@ def table(
     return lines
 
 
+def side_by_side(benches: dict[str, Bench]) -> list[str]:
+    """Each scenario's figures under each serving model, in one table."""
+    models = list(benches)
+    lines = [f"| | scenario | {' | '.join(models)} | target |", "|---|---|" + "---|" * len(models) + "---|"]
+    for key in ("a", "b", "c", "e", "d"):
+        if not any(key in bench.best for bench in benches.values()):
+            continue
+        cells = []
+        for bench in benches.values():
+            figure, ratios = bench.best.get(key), round_ratios(bench.rounds)
+            if figure is None or figure.missing:
+                cells.append("-")
+                continue
+            share = f", {ratio(key, bench.best, ratios).split(' (rounds')[0]}" if key in CEILING_OF else ""
+            cells.append(
+                f"{figure.per_second:,.0f} {figure.unit}{share}, p99 {figure.p99_ms:.0f} ms, {figure.cpu_ms:.2f} ms CPU"
+            )
+        target = f">= {TARGETS[key]:.0%}" if key in TARGETS else "ceiling"
+        label = next(bench.best[key].label for bench in benches.values() if key in bench.best)
+        lines.append(f"| {key} | {label} | {' | '.join(cells)} | {target} |")
+    return lines
+
+
 def describe(running: stack.Stack) -> str:
     env = running.env
     database = "PostgreSQL" if not env["DATABASE_URL"].startswith("sqlite") else "SQLite"
@@ -224,10 +263,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--purchase-users", type=int, default=16, help="concurrent buyers (and RQ clients)")
     parser.add_argument("--poll-activations", type=int, default=10_000)
     parser.add_argument("--only", default="abcdef", help="the scenarios to run, e.g. abc")
+    parser.add_argument(
+        "--serving", default="gthread,gevent", help="web serving models (WEB_WORKER_CLASS) measured side by side"
+    )
     return parser.parse_args(argv)
 
 
-def run(args: argparse.Namespace, running: stack.Stack, out: str) -> tuple[dict[str, Figure], PollFigures | None, dict]:
+def run(args: argparse.Namespace, running: stack.Stack, out: str) -> tuple[dict[str, Bench], PollFigures | None, dict]:
     from smsbulk import create_app
     from smsbulk.money import to_money
 
@@ -242,16 +284,19 @@ def run(args: argparse.Namespace, running: stack.Stack, out: str) -> tuple[dict[
     keys = [raw for _, raw in pairs]
     if not set(args.only) & set("abcde"):
         interval = float(app.config["POLL_INTERVAL_SECONDS"])
-        return {}, poll, {"pending": 0, "accounts": 0, "problems": [], "rss": [], "interval": interval, "ratios": {}}
+        return {}, poll, {"pending": 0, "accounts": 0, "problems": [], "rss": [], "interval": interval}
     stack.start_service(running)
     targets = buy_poll_targets(running.url, keys[:16])
     with open(os.path.join(out, "bench-data.json"), "w", encoding="utf-8") as handle:
         json.dump({"polls": targets, "purchase_keys": keys[16:]}, handle)
     time.sleep(3)  # the cron records the targets' codes: polls then read a RECEIVED activation with its SMS
-    bench = Bench(args, running, out)
+    benches = {model: Bench(args, running, out, model) for model in args.serving.split(",")}
     for round_no in range(1, args.rounds + 1):
         print(f"round {round_no}/{args.rounds}", flush=True)
-        bench.run_round(round_no, targets)
+        queue_ceiling = None
+        order = list(benches.values())
+        for bench in order if round_no % 2 else reversed(order):  # neither model always goes first
+            queue_ceiling = bench.run_round(round_no, targets, queue_ceiling)
     with app.app_context():
         pending = wait_for_purchases()
         accounts, problems = check_ledger()
@@ -262,8 +307,7 @@ def run(args: argparse.Namespace, running: stack.Stack, out: str) -> tuple[dict[
         "rss": web_rss_mb(running),
         "interval": float(app.config["POLL_INTERVAL_SECONDS"]),
     }
-    extra["ratios"] = round_ratios(bench.rounds)
-    return bench.best, poll, extra
+    return benches, poll, extra
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,8 +318,14 @@ def main(argv: list[str] | None = None) -> int:
     with stack.prepared(BENCH_ENV) as running:
         header = describe(running)
         print(f"SMSBulk bench: {header}", flush=True)
-        figures, poll, extra = run(args, running, out)
-    lines = [f"SMSBulk bench, {stamp}: {header}", "", *table(figures, extra["ratios"], poll, extra["interval"]), ""]
+        benches, poll, extra = run(args, running, out)
+    lines = [f"SMSBulk bench, {stamp}: {header}", ""]
+    for model, bench in benches.items():
+        lines += [f"serving model: {model}", "", *table(bench.best, round_ratios(bench.rounds), None, 1.0), ""]
+    if len(benches) > 1:
+        lines += [*side_by_side(benches), ""]
+    if poll is not None:
+        lines += [*table({}, {}, poll, extra["interval"])[2:], ""]
     lines.append(
         f"ledger: {'exact' if not extra['problems'] else 'WRONG'} for {extra['accounts']} accounts "
         f"(balance == sum of ledger, >= 0); {extra['pending']} purchases still PENDING"

