@@ -40,6 +40,7 @@
 | CORS_ORIGINS | (none) | comma-separated browser origins allowed to call the APIs (`*`: any) |
 | METRICS_TOKEN | (none) | /metrics answers only `Authorization: Bearer <token>`; unset: /metrics is off |
 | METRICS_PORT | (none) | the worker process serves its own /metrics on this port (workers on other hosts) |
+| METRICS_HOST | 127.0.0.1 | the address of that port (a private address for a remote Prometheus) |
 | PROMETHEUS_MULTIPROC_DIR | per instance | folder where each process writes its metrics (smsbulk/metrics.py) |
 | LOG_FORMAT | text | `json`: one JSON object per log line |
 | LOG_LEVEL | INFO | lowest level logged |

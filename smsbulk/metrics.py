@@ -43,6 +43,7 @@ from prometheus_client import (  # noqa: E402 - the folder must be known before 
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -101,3 +102,10 @@ def exposition(*collectors) -> bytes:
     for collector in collectors:
         registry.register(collector)
     return generate_latest(registry)
+
+
+def serve(port: int, host: str) -> None:
+    """This host's figures over HTTP from a thread of this process (a worker host without a web)."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=FOLDER)
+    start_http_server(port, addr=host, registry=registry)

@@ -30,7 +30,13 @@ METRICS_TOKEN = "metrics-token-for-tests"
 
 @pytest.fixture(scope="module")
 def live():
-    env = {"DATABASE_URL": "", "REDIS_URL": "", "LOG_FORMAT": "json", "METRICS_TOKEN": METRICS_TOKEN}
+    env = {
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "LOG_FORMAT": "json",
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "METRICS_PORT": str(stack.free_port()),
+    }
     with stack.prepared(env) as running:
         from smsbulk import create_app
         from smsbulk.money import to_money
@@ -167,3 +173,18 @@ def test_a_purchase_moves_the_purchase_counter_of_the_web_and_worker_metrics(liv
     while purchases() < before + 1:
         assert time.monotonic() < deadline, "the purchase counter did not move"
         time.sleep(0.2)
+
+
+def test_the_worker_serves_its_own_figures_on_metrics_port(live):
+    url = f"http://{stack.HOST}:{live.env['METRICS_PORT']}/metrics"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                body = answer.read()
+            if b'smsbulk_job_duration_seconds_count{job="poll_statuses",outcome="ok"}' in body:
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "no poll_statuses figures from the worker"
+        time.sleep(0.5)

@@ -32,7 +32,7 @@ import redis
 from rq.worker import SimpleWorker
 from rq.worker_pool import ForkProcess, WorkerPool
 
-from smsbulk import create_app, logs
+from smsbulk import create_app, logs, metrics
 from smsbulk.extensions import get_redis
 from smsbulk.queues import SERIALIZER, QueueNames
 
@@ -124,6 +124,8 @@ def plain_client(connection: redis.Redis) -> redis.Redis:
 def main() -> None:
     logs.configure("worker ")
     processes = max(1, int(os.environ.get("WORKER_PROCESSES", "4")))
+    if os.environ.get("METRICS_PORT"):  # workers on a host without the web: their own /metrics
+        metrics.serve(int(os.environ["METRICS_PORT"]), os.environ.get("METRICS_HOST", "127.0.0.1"))
     app = create_app()
     with app.app_context():
         connection = plain_client(get_redis())

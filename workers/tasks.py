@@ -71,8 +71,7 @@ def _did_something(result) -> bool:
 @_job("purchase")
 def purchase(activation_id: int) -> dict:
     """The purchase job (smsbulk/services/purchase_job.py): its Outcome, as JSON."""
-    with _connection():
-        return fulfilment.fulfil(activation_id).to_json()
+    return fulfilment.fulfil(activation_id).to_json()
 
 
 @_job("rent")
@@ -88,22 +87,19 @@ def rental_action(rental_id: int, action: str) -> str:
 
 @_job("provider_action")
 def provider_action(activation_id: int, action: str) -> str:
-    with _connection():
-        return lifecycle.provider_action(activation_id, action)
+    return lifecycle.provider_action(activation_id, action)
 
 
 @_job("poll_statuses", quiet=True)
 def poll_statuses() -> dict:
-    with _connection():
-        return lifecycle.poll_once()
+    return lifecycle.poll_once()
 
 
 @_job("sync_prices", quiet=True)
 def sync_prices() -> dict:
-    with _connection():
-        return providers.sync_prices()
+    return providers.sync_prices()
 
 
+@_job("record_keys_last_used", quiet=True)
 def record_keys_last_used() -> int:
-    with _connection():
-        return key_usage.record_last_used()
+    return key_usage.record_last_used()
