@@ -147,14 +147,15 @@ class RentingBot(FastHttpUser):
         stagger()
 
     def call(self, action: str, ok: tuple[str, ...], **params: str) -> dict | None:
-        """One rent call; JSON whose status is "success", or an error token in `ok`."""
+        """One rent call: its JSON, unless it is an error other than the tokens in `ok`."""
         query = urlencode({"api_key": self.key, "action": action, **params})
         with self.client.get(f"{LEGACY}?{query}", name=f"legacy {action}", catch_response=True) as answer:
             try:
                 body = json.loads(answer.text or "")
             except ValueError:
                 body = None
-            good = isinstance(body, dict) and (body.get("status") == "success" or body.get("message") in ok)
+            # Success: "status":"success", or no status at all (the catalogue); an error names its token.
+            good = isinstance(body, dict) and (body.get("status") != "error" or body.get("message") in ok)
             if answer.status_code != 200 or not good:
                 answer.failure(f"{action}: HTTP {answer.status_code} {(answer.text or '')[:80]!r}")
                 return None
