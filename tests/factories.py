@@ -66,3 +66,23 @@ def refunds(activation_id: int) -> int:
             .where((LedgerEntry.activation == activation_id) & (LedgerEntry.kind == "refund"))
             .count()
         )
+
+
+def race(*calls):
+    """Run the calls at once, each in a thread of its own with its own connection; what each gave
+    back, or the exception it raised (a losing side may answer an error: that is allowed)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        try:
+            with db.connection_context():
+                return call()
+        except Exception as exc:  # noqa: BLE001 - the race's loser
+            return exc
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as threads:
+        return list(threads.map(run, calls))

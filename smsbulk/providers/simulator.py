@@ -187,16 +187,18 @@ class SimulatorProvider(ProviderAdapter):
     def _save(self, ref: str, state: dict) -> None:
         self.redis.set(self._key(ref), json.dumps(state), ex=KEY_TTL)
 
-    def statuses(self, refs):
+    def _states(self, refs: list[str]):
+        """(ref, state) of the refs it knows, read in one round trip."""
         if not refs:
-            return {}
-        raws = self.redis.mget([self._key(r) for r in refs])
+            return
+        for ref, raw in zip(refs, self.redis.mget([self._key(r) for r in refs]), strict=True):
+            if raw is not None:
+                yield ref, json.loads(raw)
+
+    def statuses(self, refs):
         now = time.time()
         answer = {}
-        for ref, raw in zip(refs, raws, strict=True):
-            if raw is None:
-                continue
-            state = json.loads(raw)
+        for ref, state in self._states(refs):
             messages = [
                 self._message(ref, state["service"], n, asked + self.sms_delay)
                 for n, asked in enumerate(state["sent"])
@@ -269,16 +271,10 @@ class SimulatorProvider(ProviderAdapter):
         return Rented(ref=ref, phone=state["phone"], cost=cost, ends_at=_moment(state["end"]))
 
     def rent_statuses(self, refs):
-        if not refs:
-            return {}
-        raws = self.redis.mget([self._key(r) for r in refs])
         now = time.time()
-        answer = {}
-        for ref, raw in zip(refs, raws, strict=True):
-            state = json.loads(raw) if raw else None
-            if state is not None and state.get("kind") == "rent":
-                answer[ref] = self._rent_status(ref, state, now)
-        return answer
+        return {
+            ref: self._rent_status(ref, state, now) for ref, state in self._states(refs) if state.get("kind") == "rent"
+        }
 
     def _rent_status(self, ref: str, state: dict, now: float) -> RentStatus:
         until = min(now, state["end"], state.get("stopped", now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 
 from ..compiled import compiled_tuples
 from ..models import Activation, Provider, Sms
@@ -28,23 +29,29 @@ def poll_once(now: datetime.datetime | None = None) -> dict[str, int]:
     their activations are polled again, and can still be cancelled, once it closes.
     """
     by_provider = _refs_to_poll()
-    counts = {"providers": 0, "messages": 0, "closed": 0, "skipped": 0}
     unhealthy = health.open_ids(by_provider)
-    for provider in Provider.select().where(Provider.id.in_(list(by_provider))):
-        if provider.id in unhealthy:
-            counts["skipped"] += 1
-            continue
-        refs = by_provider[provider.id]
-        try:
-            answers = routing.adapter_for(provider).statuses(list(refs))
-        except pb.ProviderError as exc:
-            log.warning("polling %s failed: %s", provider.name, type(exc).__name__)
-            continue
+    counts = {"providers": 0, "messages": 0, "closed": 0, "skipped": len(unhealthy)}
+    for answers in ask_each(by_provider, unhealthy, "statuses"):
         counts["providers"] += 1
-        new, closed = apply_statuses({refs[ref]: answer for ref, answer in answers.items() if ref in refs})
+        new, closed = apply_statuses(answers)
         counts["messages"] += new
         counts["closed"] += closed
     return {**counts, **rental_lifecycle.poll()}  # rentals are polled in the same cycle
+
+
+def ask_each(by_provider: dict[int, dict[str, int]], unhealthy: set[int], call: str) -> Iterator[dict]:
+    """One call per provider (the adapter method `call`) about all its refs ({provider id: {ref:
+    our id}}); each provider's answers keyed by our ids. Providers in `unhealthy` (an open
+    circuit) are left alone until the cool-down ends: a dead upstream would cost a timeout every
+    cycle. Activations and rentals are polled through it, in the same cycle."""
+    for provider in Provider.select().where(Provider.id.in_([p for p in by_provider if p not in unhealthy])):
+        refs = by_provider[provider.id]
+        try:
+            answers = getattr(routing.adapter_for(provider), call)(list(refs))
+        except pb.ProviderError as exc:
+            log.warning("polling %s failed: %s", provider.name, type(exc).__name__)
+            continue
+        yield {refs[ref]: answer for ref, answer in answers.items() if ref in refs}
 
 
 def _refs_to_poll() -> dict[int, dict[str, int]]:

@@ -19,11 +19,11 @@ from collections import Counter, defaultdict
 
 from flask import current_app
 
-from ..models import Provider, Rental, RentalSms
+from ..models import Rental, RentalSms
 from ..models import rentals as rt
 from ..models.base import utcnow
 from ..providers import base as pb
-from . import health, rental_extensions, rental_job, rental_states, routing
+from . import health, rental_extensions, rental_job, rental_states
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +42,9 @@ def poll(now: datetime.datetime | None = None) -> dict[str, int]:
     for rental_id, provider_id, ref in active.tuples():
         by_provider[provider_id][ref] = rental_id
     counts = {"rentals": 0, "rental_messages": 0, "rentals_ended": 0}
-    unhealthy = health.open_ids(by_provider)
-    for provider in Provider.select().where(Provider.id.in_([p for p in by_provider if p not in unhealthy])):
-        refs = by_provider[provider.id]
-        try:
-            answers = routing.adapter_for(provider).rent_statuses(list(refs))
-        except pb.ProviderError as exc:
-            log.warning("polling rentals at %s failed: %s", provider.name, type(exc).__name__)
-            continue
-        found = {refs[ref]: answer for ref, answer in answers.items() if ref in refs}
+    from .lifecycle import ask_each  # lifecycle polls rentals through this module: resolved at call time
+
+    for found in ask_each(by_provider, health.open_ids(by_provider), "rent_statuses"):
         counts["rentals"] += len(found)
         counts["rental_messages"] += record_messages({i: a.messages for i, a in found.items() if a.messages})
         counts["rentals_ended"] += sum(_follow_end(i, a.state, now) for i, a in found.items())

@@ -10,7 +10,8 @@ import pytest
 
 from smsbulk.errors import ERROR_TABLE
 from smsbulk.extensions import db
-from smsbulk.models import LedgerEntry, Rental, Wallet
+from smsbulk.models import Rental
+from tests.parity.test_parity import ledger
 
 TOKEN_OF_REST_CODE = {error.code: error.legacy_token for error in ERROR_TABLE}
 GB = {"service": "wa", "country": "16", "hours": "4"}
@@ -129,12 +130,6 @@ SCENARIOS = {
     ],
 }
 POOR = {"rent without the money"}
-
-
-def ledger(account) -> list[tuple[str, str]]:
-    with db.connection_context():
-        rows = LedgerEntry.select().join(Wallet).where(Wallet.user == account.user).order_by(LedgerEntry.id)
-        return [(row.kind, f"{row.amount:f}") for row in rows]
 
 
 def final_states(run: Run) -> list[str]:

@@ -4,8 +4,6 @@ extensions given back, stuck ones recovered, and every refund once."""
 from __future__ import annotations
 
 import datetime
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import partial
 
@@ -17,7 +15,7 @@ from smsbulk.models import LedgerEntry, Rental, RentalCharge, Wallet
 from smsbulk.models.base import utcnow
 from smsbulk.providers.base import Message
 from smsbulk.services import rental_lifecycle, rental_states, routing
-from tests.factories import assert_ledger_exact, balance
+from tests.factories import assert_ledger_exact, balance, race
 
 from .conftest import paid_for, refunds_of, started_ago
 
@@ -172,21 +170,6 @@ def test_the_database_refuses_a_second_refund_of_one_charge(client, make_user, r
     assert balance(account) == D("20.00")
 
 
-def _race(*calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        try:
-            with db.connection_context():
-                return call()
-        except Exception as exc:  # noqa: BLE001 - a losing side may answer an error; that is allowed
-            return exc
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as threads:
-        return list(threads.map(run, calls))
-
-
 def test_a_race_of_cancel_sms_and_expiry_on_one_rental_refunds_at_most_once(app, client, make_user, rent):
     account = make_user("80.00")
     outcomes = set()
@@ -194,7 +177,7 @@ def test_a_race_of_cancel_sms_and_expiry_on_one_rental_refunds_at_most_once(app,
         rental = rent(account)
         later = utcnow() + datetime.timedelta(hours=5)
         sms = Message(id=f"race-{round_}", text="code 123456", code="123456", received_at=utcnow())
-        _race(
+        race(
             partial(app.test_client().post, f"/api/v1/rentals/{rental['id']}/cancel", headers=account.headers),
             partial(rental_lifecycle.expire_due, now=later),
             partial(rental_lifecycle.record_messages, {rental["legacyId"]: [sms]}),

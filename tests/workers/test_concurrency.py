@@ -10,7 +10,7 @@ from smsbulk.extensions import db
 from smsbulk.models import Activation, LedgerEntry
 from smsbulk.providers.base import Message
 from smsbulk.services import lifecycle
-from tests.factories import assert_ledger_exact, balance
+from tests.factories import assert_ledger_exact, balance, race
 
 BUY = {"serviceCode": "wa", "countryIso": "TR"}
 
@@ -39,23 +39,6 @@ def test_fifty_parallel_purchases_on_a_wallet_that_affords_ten(app, client, make
     assert_ledger_exact(account)
 
 
-def _race(*calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        try:
-            with db.connection_context():
-                return call()
-        except Exception as exc:  # noqa: BLE001 - a losing side may answer an error; that is allowed
-            return exc
-
-    threads = ThreadPoolExecutor(max_workers=len(calls))
-    results = list(threads.map(run, calls))
-    threads.shutdown()
-    return results
-
-
 def test_cancel_expiry_and_a_late_sms_race_and_refund_at_most_once(app, client, make_user):
     account = make_user("50.00")
     for round_ in range(8):
@@ -63,7 +46,7 @@ def test_cancel_expiry_and_a_late_sms_race_and_refund_at_most_once(app, client, 
         legacy_id = bought["legacyId"]
         later = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(hours=1)
         sms = Message(id=f"race-{round_}", text="code 123456", code="123456", received_at=later)
-        _race(
+        race(
             partial(app.test_client().post, f"/api/v1/activations/{bought['id']}/cancel", headers=account.headers),
             partial(lifecycle.expire_due, now=later),
             partial(lifecycle.record_messages, legacy_id, [sms]),
