@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 
 from ..models import rentals as rt
 from ..representation import AMOUNT, Amount, RentalSchema, Schema, UtcDateTime
+from .base import AmountInput
 from .schemas import ActivationCreateSchema
 
 __all__ = ["RentalSchema"]
@@ -41,10 +42,7 @@ class ExtendSchema(Schema):
         unknown = ma.RAISE
 
     hours = fields.Integer(required=True, validate=validate.Range(1, 100000), metadata={**HOURS, "example": 4})
-    max_price = fields.Decimal(
-        validate=lambda value: 0 < value < 100000,
-        metadata={"type": "string", "format": "decimal", "example": "1.50", "description": "Highest price to pay"},
-    )
+    max_price = AmountInput(metadata={"description": "Highest price to pay"})
 
 
 class ExtensionQuoteSchema(Schema):

@@ -168,10 +168,7 @@ class ReactivateSchema(Schema):
     class Meta:
         unknown = ma.RAISE
 
-    max_price = fields.Decimal(
-        validate=lambda value: 0 < value < 100000,
-        metadata={"type": "string", "format": "decimal", "example": "0.50", "description": "Highest price to pay"},
-    )
+    max_price = AmountInput(metadata={"description": "Highest price to pay"})
 
 
 class ReactivationQuoteSchema(Schema):

@@ -42,6 +42,8 @@ NO_ACTIVATIONS = "NO_ACTIVATIONS"
 # Error shapes (§9.9): plain token; activation side JSON `error`; rent side JSON `message`
 # (the Java library reads `message`, grizzlysms reads `error`: both keys are sent).
 PLAIN, ACTIVATION_JSON, RENT_JSON = "plain", "activation-json", "rent-json"
+# ... except these, plain on the rent side too (reference §4.4): a scope refusal is BAD_KEY.
+PLAIN_ON_RENT = frozenset({"BAD_KEY", "BAD_ACTION"})
 
 # Numeric activation status of getActiveActivations/getHistory (§3.4).
 STATUS_NUMBER = {
@@ -108,7 +110,7 @@ def error(error: DomainError, shape: str = PLAIN) -> Answer:
     name = error.legacy_answer()
     if shape == ACTIVATION_JSON:
         return as_json({"status": "error", "error": name}, error.http_status)
-    if shape == RENT_JSON:
+    if shape == RENT_JSON and name not in PLAIN_ON_RENT:
         body: dict[str, object] = {"status": "error", "message": name, "error": name}
         info = error.legacy_info()
         if info is not None:  # MAX_HOURS_EXCEED says how many hours may still be added (§4.4)

@@ -23,6 +23,7 @@ NAMES = [
     "id", "status", "service", "country", "operator", "maxPrice", "activationId", "start", "end", "limit",
     "offset", "size", "orderId", "forward", "activationType", "phoneException", "freePrice", "verification",
     "action", "api_key", "multiService", "lang", " id ", "ID", "status ",
+    "rent_time", "time", "duration", "hours", "page", "length", "needHistory", "time ",
 ]  # fmt: skip
 VALUES = [
     "", " ", "None", "null", "NULL", "False", "true", "0", "-1", "1", "2", "3", "6", "8", "-0", "+1", "01",

@@ -167,3 +167,25 @@ def test_every_change_of_a_rental_appends_its_event(client, make_user, rent, del
         "rental.extended",
         "rental.finished",
     ]
+
+
+def test_renting_needs_the_purchase_scope_and_reading_the_read_scope(client, legacy, make_user, rent):
+    owner = make_user("20.00")
+    rental = rent(owner)
+
+    def key(*scopes: str) -> str:
+        made = client.post("/api/v1/keys", json={"scopes": list(scopes)}, headers=owner.headers)
+        return made.json["secret"]
+
+    reader, buyer = key("read"), key("purchase")
+    body = {"serviceCode": "wa", "countryIso": "GB", "hours": 4}
+    refused = client.post("/api/v1/rentals", json=body, headers={"x-api-key": reader})
+    assert refused.status_code == 403 and refused.json["scope"] == "purchase"
+    for action in ("cancel", "finish"):
+        assert client.post(f"/api/v1/rentals/{rental['id']}/{action}", headers={"x-api-key": reader}).status_code == 403
+    assert client.get(f"/api/v1/rentals/{rental['id']}", headers={"x-api-key": reader}).status_code == 200
+    assert client.get(f"/api/v1/rentals/{rental['id']}", headers={"x-api-key": buyer}).status_code == 403
+    assert legacy.text(reader, "getRentNumber", service="wa", country="16") == "BAD_KEY"  # plain, as on the rent side
+    assert legacy.text(reader, "getRentStatus", id=str(rental["legacyId"])).startswith('{"status":"error"')
+    assert legacy.text(buyer, "setRentStatus", id=str(rental["legacyId"]), status="1") == '{"status":"success"}'
+    assert balance(owner) == Decimal("20.00") - Decimal(rental["userCost"])
