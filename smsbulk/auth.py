@@ -28,7 +28,6 @@ from flask import current_app, request
 from redis.exceptions import RedisError
 
 from .errors import BadKey, InsufficientScope
-from .extensions import get_redis
 from .models import ApiKey
 from .models.base import utcnow
 from .models.users import SCOPES
@@ -56,6 +55,7 @@ class Caller:
     scopes: frozenset[str] = frozenset(SCOPES)
     networks: tuple[Network, ...] = ()  # empty: from any address
     valid_until: float | None = None  # Unix time: the key's expiry, or the end of a rotated secret's grace
+    restricted: bool = False  # an expiry or an allowlist to check on each request
 
     def admits(self, address: str | None, now: float) -> bool:
         if self.valid_until is not None and now >= self.valid_until:
@@ -227,8 +227,9 @@ def _load_caller(key_hash: str) -> Caller | None:
         row.max_purchases_per_day,
         row.max_spend_per_day,
         frozenset(row.scopes.split()),
-        networks_of(row.allowed_ips.split()),
+        networks := networks_of(row.allowed_ips.split()),
         min(ends) if ends else None,
+        bool(ends or networks),
     )
 
 
@@ -244,15 +245,15 @@ def authenticate(
     if len(raw_key) != KEY_LENGTH or not raw_key.isalnum() or not raw_key.isascii():
         raise BadKey()
     caller = _cache.get(hash_key(raw_key), cache_seconds, connection, check_every)
-    if caller is None or not caller.admits(address, time.time()):
+    if caller is None or (caller.restricted and not caller.admits(address, time.time())):
         raise BadKey()
     return caller
 
 
-def authenticate_request(raw_key: str | None) -> Caller:
+def authenticate_request(raw_key: str | None, connection) -> Caller:
     """authenticate() for the current request: its client address (behind TRUSTED_PROXIES, the
-    one they forwarded) and the app's cache settings."""
+    one they forwarded), the app's cache settings, and the Redis connection its quota uses."""
     config = current_app.config
     return authenticate(
-        raw_key, config["KEY_CACHE_SECONDS"], request.remote_addr, get_redis(), config["KEY_CHANGES_CHECK_SECONDS"]
+        raw_key, config["KEY_CACHE_SECONDS"], request.remote_addr, connection, config["KEY_CHANGES_CHECK_SECONDS"]
     )

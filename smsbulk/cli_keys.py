@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .cli import fail_on_domain_error, parse_amount
+from .cli import fail_on_domain_error
 
 keys_cli = AppGroup("keys", help="Manage API keys: list, create, set, rotate, revoke.")
 
@@ -78,7 +78,7 @@ def _given(name, quota, max_purchases, max_spend, scopes, allow_ip) -> dict:
     if max_purchases is not None:
         settings["max_purchases_per_day"] = _limit(max_purchases)
     if max_spend is not None:
-        settings["max_spend_per_day"] = None if max_spend.lower() == NONE else parse_amount(max_spend)
+        settings["max_spend_per_day"] = None if max_spend.lower() == NONE else max_spend
     if allow_ip:
         settings["allowed_ips"] = list(allow_ip)
     return settings

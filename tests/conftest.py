@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 
 # Metrics files of this test process go to a folder of their own (read on first import of smsbulk.metrics).
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="smsbulk-test-metrics-"))
@@ -135,6 +136,21 @@ def app(tmp_path, redis_url, request):
     with app.app_context():
         yield app
     close_all()
+
+
+@pytest.fixture
+def live_url(app, monkeypatch):
+    """The test's app served over real HTTP on a free loopback port, in a thread of this process."""
+    from werkzeug.serving import make_server
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # never send loopback calls to a proxy
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
 
 
 @pytest.fixture

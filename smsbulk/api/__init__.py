@@ -28,9 +28,10 @@ def key_from_request() -> str | None:
 def authenticate_and_count() -> None:
     """Every call: a usable key (known, active, from an allowed address), counted against its
     quota, holding the scope the operation needs (smsbulk/api/scopes.py)."""
-    caller = auth.authenticate_request(key_from_request())
+    connection = get_redis()
+    caller = auth.authenticate_request(key_from_request(), connection)
     g.caller = caller
-    g.usage = quota.count_request(get_redis(), caller)
+    g.usage = quota.count_request(connection, caller)
     g.user = User(id=caller.user_id)  # a reference for queries, loaded lazily if ever needed
     scopes.check(caller)
 

@@ -124,9 +124,7 @@ class KeyChangeSchema(Schema):
     name = fields.String(validate=_rule(keys.check_name), metadata={"example": "my bot"})
     daily_quota = fields.Integer(validate=validate.Range(0, keys.MAX_QUOTA), metadata={"example": 10000})
     max_purchases_per_day = fields.Integer(allow_none=True, validate=validate.Range(0, keys.MAX_PURCHASES))
-    max_spend_per_day = fields.Decimal(
-        allow_none=True, validate=_rule(keys.check_amount), metadata={**AMOUNT, "example": "5.00"}
-    )
+    max_spend_per_day = AmountInput(allow_none=True, metadata={"example": "5.00", "description": "null: no cap"})
     scopes = fields.List(_SCOPE, validate=validate.Length(min=1), metadata={"example": ["read", "purchase"]})
     allowed_ips = fields.List(_CIDR, validate=validate.Length(max=keys.MAX_ALLOWED_IPS))
 

@@ -47,8 +47,12 @@ def collect(app: Flask, blueprints) -> None:
             if required is _UNSET:
                 raise RuntimeError(f"{method} {rule.rule} declares no scope (smsbulk/api/scopes.py)")
             _REQUIRED[(rule.endpoint, method)] = required
+            if method == "GET":
+                _REQUIRED[(rule.endpoint, "HEAD")] = required
 
 
 def check(caller: auth.Caller) -> None:
-    method = "GET" if request.method == "HEAD" else request.method
-    auth.require_scope(caller, _REQUIRED.get((request.endpoint, method)))
+    """Before the view runs (after the key is counted: a refused call counts)."""
+    required = _REQUIRED.get((request.endpoint, request.method))
+    if required is not None and required not in caller.scopes:
+        auth.require_scope(caller, required)

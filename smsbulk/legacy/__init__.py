@@ -55,8 +55,9 @@ def key_from_request(params: Params) -> str | None:
 def authenticate_and_count() -> None:
     """The same key check and daily quota as REST: every authenticated call counts."""
     g.legacy_params = Params.from_request(request)
-    g.caller = auth.authenticate_request(key_from_request(g.legacy_params))
-    g.usage = quota.count_request(get_redis(), g.caller)
+    connection = get_redis()
+    g.caller = auth.authenticate_request(key_from_request(g.legacy_params), connection)
+    g.usage = quota.count_request(connection, g.caller)
 
 
 # PHP's $_REQUEST does not care about the method: neither do the clients, so none gets a 405.

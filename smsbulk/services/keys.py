@@ -21,14 +21,13 @@ from decimal import Decimal
 
 from flask import current_app
 
-from .. import auth, representation
+from .. import auth, money, representation
 from ..errors import BadRequest, InsufficientScope, KeyLimitReached, KeyNotActive, KeyNotFound
 from ..extensions import get_redis
 from ..models import ApiKey
 from ..models import events as ev
 from ..models.base import utcnow
 from ..models.users import SCOPES
-from ..money import to_money
 from . import events, key_usage
 
 DEFAULT_SCOPES = ("read", "purchase")
@@ -69,11 +68,12 @@ def check_count(value: int | None, maximum: int, nullable: bool = True) -> int |
 
 
 def check_amount(value: object) -> Decimal | None:
+    """A spend cap: a string by money's one rule for amounts users give, or a Decimal read by it."""
     if value is None:
         return None
-    amount = to_money(value)
-    if amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("an amount of 0 or more with at most 2 decimals")
+    amount = value if isinstance(value, Decimal) else money.parse_amount(value)
+    if not 0 <= amount <= money.MAX_PRICE or amount != amount.quantize(money.CENT):
+        raise ValueError(f"must be {money.AMOUNT_RULE}")
     return amount
 
 

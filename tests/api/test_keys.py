@@ -258,3 +258,34 @@ def test_last_used_is_noted_without_a_database_write_and_recorded_by_the_periodi
         assert stored is not None and f"{stored:%Y-%m-%dT%H:%M:%S}Z" == shown
         assert key_usage.record_last_used() == 0
     assert client.get(f"{KEYS}/{key['id']}", headers=owner.headers).json["lastUsedAt"] == shown
+
+
+def test_the_key_operations_validate_with_stable_operation_ids_and_every_error_documented(client):
+    from openapi_spec_validator import validate
+
+    spec = client.get("/api/openapi.json").json
+    validate(spec)
+    operations = {
+        operation.get("operationId"): (method, path)
+        for path, methods in spec["paths"].items()
+        for method, operation in methods.items()
+        if method != "parameters"
+    }
+    assert {name: operations[name] for name in operations if name and ("Key" in name or name == "getAccount")} == {
+        "listKeys": ("get", "/api/v1/keys"),
+        "createKey": ("post", "/api/v1/keys"),
+        "getCurrentKey": ("get", "/api/v1/keys/current"),
+        "getKey": ("get", "/api/v1/keys/{key_id}"),
+        "updateKey": ("patch", "/api/v1/keys/{key_id}"),
+        "revokeKey": ("delete", "/api/v1/keys/{key_id}"),
+        "rotateKey": ("post", "/api/v1/keys/{key_id}/rotate"),
+        "getAccount": ("get", "/api/v1/account"),
+    }
+    responses = {
+        name: set(spec["paths"][path][method]["responses"]) for name, (method, path) in operations.items() if name
+    }
+    assert {"201", "401", "403", "409", "422", "429"} <= responses["createKey"]
+    assert {"200", "401", "403", "404", "409", "422", "429"} <= responses["rotateKey"]
+    assert {"200", "401", "403", "404", "429"} <= responses["revokeKey"]
+    issued = spec["components"]["schemas"]["IssuedKey"]
+    assert "secret" in issued["properties"] and "secret" not in spec["components"]["schemas"]["Key"]["properties"]

@@ -7,10 +7,8 @@ Needs Debian's Chromium (`apt-get install chromium`); marked `browser`, run by .
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from smsbulk.extensions import db
 from smsbulk.models import ApiKey
@@ -27,26 +25,14 @@ FLAGS = [
 
 
 @pytest.fixture
-def base_url(app, monkeypatch):
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
-
-
-@pytest.fixture
-def page(base_url):
+def page(live_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page()
         page.set_default_timeout(15_000)
-        page.goto(f"{base_url}/api/docs")
+        page.goto(f"{live_url}/api/docs")
         yield page
         browser.close()
 

@@ -14,7 +14,6 @@ from decimal import Decimal
 import pytest
 import smsactivate.api as smsactivate  # both are in requirements-dev.txt: never skipped
 import smsactivateru
-from werkzeug.serving import make_server
 
 from smsbulk.extensions import db
 from smsbulk.models import Activation, Rental
@@ -22,15 +21,8 @@ from tests.factories import assert_ledger_exact, balance
 
 
 @pytest.fixture
-def base_url(app, monkeypatch):
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # never send loopback calls to a proxy
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/stubs/handler_api.php"
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+def base_url(live_url):
+    return f"{live_url}/stubs/handler_api.php"
 
 
 @pytest.fixture
