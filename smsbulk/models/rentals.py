@@ -101,6 +101,11 @@ class Rental(BaseModel):
         )
 
 
+# The recovery pass reads these every few seconds: partial indexes keep it off the whole table.
+Rental.add_index(Rental.index(Rental.attempt_started_at).where(Rental.attempt_started_at.is_null(False)))
+Rental.add_index(Rental.index(Rental.provider_action).where(Rental.provider_action.is_null(False)))
+
+
 class RentalCharge(BaseModel):
     """One payment for a rental: `seq` 0 is the rental itself, 1, 2, … its extensions. The ledger
     holds at most one debit and one refund per charge (UNIQUE(rental_charge, kind))."""
@@ -114,6 +119,9 @@ class RentalCharge(BaseModel):
 
     class Meta:
         indexes = ((("rental", "seq"), True),)
+
+
+RentalCharge.add_index(RentalCharge.index(RentalCharge.created_at).where(RentalCharge.state == "pending"))
 
 
 class RentalSms(BaseModel):
