@@ -1,12 +1,14 @@
 """`make loadtest`: 500 bots against a throwaway local SMSBulk, headless, for a fixed time.
 
-    .venv/bin/python -m loadtests.loadtest [--users 500] [--seconds 120] [--poll-seconds 3]
+    .venv/bin/python -m loadtests.loadtest [--users 500] [--seconds 120] [--poll-seconds 3] [--wait 25]
 
 Starts the stack of stack.py (SQLite + embedded Redis unless DATABASE_URL / REDIS_URL are
 given), creates funded accounts with loadtests/setup_accounts.py, runs the scenarios of
 loadtests/locustfile.py and writes Locust's CSV stats and HTML report to loadtests/results/.
 Then prints the failures, the p99 of status polls and the RSS of each web worker, and checks
-the ledger. Exits non-zero when a request failed or the ledger is off.
+the ledger, and how many status requests each activation took. Exits non-zero when a request
+failed or the ledger is off. `--wait N`: bots long-poll (getStatus&wait=N, ?wait=N) instead of
+polling every few seconds; `--sms-delay S` sets when the simulator's code comes.
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ from .checks import check_ledger, legacy_missing, wait_for_purchases, web_rss_mb
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 POLLS = ("legacy getStatus", "GET /api/v1/activations/{id}")
-SERVERS = ("web", "worker", "cron")
+# Status requests per activation: each style's polls over its purchases.
+PER_ACTIVATION = {
+    "legacy": ("legacy getStatus", ("legacy getNumber", "legacy getNumberV2")),
+    "REST": ("GET /api/v1/activations/{id}", ("POST /api/v1/activations",)),
+}
+SERVERS = ("web", "worker", "webhooks", "cron")
 # A code arrives after about seven polls, as a real SMS takes tens of seconds; a cancel after
 # two polls is past the early-cancel lock.
 SERVICE_ENV = {"SIMULATOR_SMS_DELAY_SECONDS": "20", "CANCEL_LOCK_SECONDS": "5"}
@@ -36,6 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--poll-seconds", type=float, default=3.0)
     parser.add_argument("--accounts", type=int, default=100, help="users; each gets 5 keys")
+    parser.add_argument("--wait", type=int, default=0, help="long-poll with wait=N instead of polling (0: poll)")
+    parser.add_argument("--sms-delay", type=float, default=20.0, help="seconds until the simulator's code comes")
     return parser.parse_args(argv)
 
 
@@ -63,7 +72,12 @@ def run_locust(args: argparse.Namespace, url: str, keys_file: str, classes: list
         "0",
         *classes,
     ]
-    env = {**os.environ, "SMSBULK_KEYS_FILE": keys_file, "SMSBULK_POLL_SECONDS": str(args.poll_seconds)}
+    env = {
+        **os.environ,
+        "SMSBULK_KEYS_FILE": keys_file,
+        "SMSBULK_POLL_SECONDS": str(args.poll_seconds),
+        "SMSBULK_WAIT_SECONDS": str(args.wait),
+    }
     subprocess.run(command, cwd=stack.ROOT, env=env, check=True, timeout=args.seconds + 120)
 
 
@@ -84,10 +98,23 @@ def summary(stats: dict[str, dict], rss: list[float]) -> tuple[list[str], bool]:
             for name, row in polls
         ),
         f"p99 of polls: {worst_p99:.0f} ms (target < 100 ms)",
+        "status requests per activation: " + per_activation(stats),
         "web workers RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss) + " (target <= 120 MB each)",
     ]
     ok = failures == 0 and worst_p99 < 100 and all(mb <= 120 for mb in rss)
     return lines, ok
+
+
+def per_activation(stats: dict[str, dict]) -> str:
+    def count(name: str) -> int:
+        return int(stats[name]["Request Count"]) if name in stats else 0
+
+    shares = []
+    for style, (polls, purchases) in PER_ACTIVATION.items():
+        bought = sum(count(name) for name in purchases)
+        if bought:
+            shares.append(f"{style} {count(polls) / bought:.1f}")
+    return ", ".join(shares) or "-"
 
 
 def prepare(running: stack.Stack, args: argparse.Namespace, keys_file: str):
@@ -113,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.makedirs(RESULTS, exist_ok=True)
     keys_file = os.path.join(RESULTS, "keys.txt")
-    with stack.prepared(SERVICE_ENV) as running:
+    with stack.prepared({**SERVICE_ENV, "SIMULATOR_SMS_DELAY_SECONDS": str(args.sms_delay)}) as running:
         app, classes = prepare(running, args, keys_file)
         load_before = os.getloadavg()[0]
         cpu_before, started = {name: running.cpu_seconds((name,)) for name in SERVERS}, time.monotonic()
@@ -129,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     lines.extend(f"  {problem}" for problem in problems[:20])
     lines.append("CPU during the run (cores): " + ", ".join(f"{name} {used:.2f}" for name, used in cores.items()))
     lines.append(f"load average before the run: {load_before:.2f}; report: loadtests/results/loadtest.html")
-    title = f"SMSBulk load test: {args.users} bots, {args.seconds} s, polls every {args.poll_seconds:g} s"
+    how = f"long polls with wait={args.wait}" if args.wait else f"polls every {args.poll_seconds:g} s"
+    title = f"SMSBulk load test: {args.users} bots, {args.seconds} s, {how}, codes after {args.sms_delay:g} s"
     print("\n".join(["", title, *lines]))
     return 0 if ok and not problems else 1
 

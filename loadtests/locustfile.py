@@ -4,7 +4,9 @@
     locust -f loadtests/locustfile.py --host http://127.0.0.1:8000 --headless -u 500 -r 50 -t 2m
 
 A bot buys a number, polls its status every SMSBULK_POLL_SECONDS until the code arrives and
-finishes the activation; a share of them (SMSBULK_CANCEL_RATE) cancels instead, the way a
+finishes the activation (with SMSBULK_WAIT_SECONDS set, it asks with `wait=` that many seconds
+instead, back to back: getStatus&wait=N, or GET /activations/{id}?wait=N with If-None-Match);
+a share of them (SMSBULK_CANCEL_RATE) cancels instead, the way a
 script drops a number the target site refused. Then it spends 5-15 s using the code before
 its next purchase; bots start within SMSBULK_START_JITTER seconds of each other. A renting bot
 rents a number through the legacy rent actions, reads its SMS as they come, extends a share of
@@ -27,6 +29,8 @@ from locust import FastHttpUser, between, task
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEYS_FILE = os.environ.get("SMSBULK_KEYS_FILE", os.path.join(HERE, "results", "keys.txt"))
 POLL_SECONDS = float(os.environ.get("SMSBULK_POLL_SECONDS", "3"))
+# 0: poll every POLL_SECONDS, as bots do today; N: long-poll with wait=N (at most 30), no pause.
+WAIT_SECONDS = int(float(os.environ.get("SMSBULK_WAIT_SECONDS", "0")))
 CODE_TIMEOUT = float(os.environ.get("SMSBULK_CODE_TIMEOUT", "120"))
 CANCEL_RATE = float(os.environ.get("SMSBULK_CANCEL_RATE", "0.1"))
 # The cancel comes after this many polls, past the service's early-cancel lock in a load run.
@@ -117,8 +121,11 @@ class LegacyBot(FastHttpUser):
         deadline = time.monotonic() + CODE_TIMEOUT
         polls = 0
         while time.monotonic() < deadline:
-            time.sleep(POLL_SECONDS)
-            status = self.call("getStatus", ("STATUS_",), id=activation_id)
+            if WAIT_SECONDS:
+                status = self.call("getStatus", ("STATUS_",), id=activation_id, wait=str(WAIT_SECONDS))
+            else:
+                time.sleep(POLL_SECONDS)
+                status = self.call("getStatus", ("STATUS_",), id=activation_id)
             polls += 1
             if status is None or status == "STATUS_CANCEL":
                 return
@@ -222,8 +229,23 @@ class RestBot(FastHttpUser):
         if bought is not None:
             self.wait_for_code(bought["id"], cancel=random.random() < CANCEL_RATE)
 
-    def poll(self, public_id: str) -> dict | None:
-        return self.request("GET", f"/api/v1/activations/{public_id}", "GET /api/v1/activations/{id}", (200,))
+    def poll(self, public_id: str, seen: dict | None) -> dict | None:
+        """One status read; with WAIT_SECONDS a long poll that answers when it differs from `seen`."""
+        if not WAIT_SECONDS:
+            return self.request("GET", f"/api/v1/activations/{public_id}", "GET /api/v1/activations/{id}", (200,))
+        path = f"/api/v1/activations/{public_id}?wait={WAIT_SECONDS}"
+        tag = {"If-None-Match": seen["_etag"]} if seen and seen.get("_etag") else {}
+        with self.client.get(
+            path, name="GET /api/v1/activations/{id}", headers={**self.headers, **tag}, catch_response=True
+        ) as answer:
+            if answer.status_code == 304:
+                answer.success()
+                return seen
+            if answer.status_code != 200:
+                answer.failure(f"poll: HTTP {answer.status_code} {(answer.text or '')[:120]!r}")
+                return None
+            answer.success()
+            return answer.json() | {"_etag": answer.headers.get("ETag")}
 
     def act(self, public_id: str, action: str, expect: tuple[int, ...] = (200,)) -> dict | None:
         path = f"/api/v1/activations/{public_id}/{action}"
@@ -231,10 +253,11 @@ class RestBot(FastHttpUser):
 
     def wait_for_code(self, public_id: str, cancel: bool) -> None:
         deadline = time.monotonic() + CODE_TIMEOUT
-        polls = 0
+        polls, activation = 0, None
         while time.monotonic() < deadline:
-            time.sleep(POLL_SECONDS)
-            activation = self.poll(public_id)
+            if not WAIT_SECONDS:
+                time.sleep(POLL_SECONDS)
+            activation = self.poll(public_id, activation)
             polls += 1
             if activation is None or activation["status"] in ("CANCELED", "EXPIRED", "FAILED", "COMPLETED"):
                 return

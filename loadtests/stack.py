@@ -1,4 +1,4 @@
-"""A throwaway SMSBulk on loopback: its own database and Redis, the Procfile's web, worker and cron.
+"""A throwaway SMSBulk on loopback: its own database and Redis, the Procfile's processes.
 
 `make bench` and `make loadtest` start one, drive it, and stop it, whatever happens:
 every process is started in its own session and ended by its process-group id.
@@ -226,10 +226,11 @@ def prepared(overrides: dict[str, str] | None = None, keep: bool = False) -> Ite
 
 
 def start_service(stack: Stack) -> None:
-    """The Procfile's web, worker and cron, and wait until the web answers."""
+    """The Procfile's web, worker, webhooks and cron, and wait until the web answers."""
     commands = procfile()
     web = stack.start("web", commands["web"])
     stack.start("worker", commands["worker"])
+    stack.start("webhooks", commands["webhooks"])
     stack.start("cron", commands["cron"])
     try:
         wait_http(stack.url + "/api/v1/wallet/balance", web)

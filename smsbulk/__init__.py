@@ -44,6 +44,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from . import api as rest
     from . import cli, health, legacy, operations
     from .db import init_db
+    from .services import push  # noqa: F401 - registers the post-commit wake-ups and webhook dispatch
 
     operations.register(app)  # first: a request is named and checked before anything reads it
     operations.init_sentry(app)

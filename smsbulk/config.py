@@ -48,6 +48,11 @@
 | STARTUP_WAIT_SECONDS | 30 | the web waits this long for a reachable, migrated database, then refuses to start |
 | READINESS_TIMEOUT_SECONDS | 2 | timeout of each /readyz check |
 | REDIS_SSL_CERT_REQS | required | certificate check of `rediss://`: `required`, `optional`, `none` (Heroku Redis) |
+| WEBHOOK_ALLOW_PRIVATE | 0 | 1: webhooks may go to http:// and to loopback or private addresses (tests, `make run`) |
+| WEBHOOK_RETRY_SCHEDULE | 0,5,300,1800,7200,18000,36000,36000 | seconds before each delivery attempt (8 attempts) |
+| WEBHOOK_DISABLE_AFTER_SECONDS | 432000 | an endpoint failing without a success this long (5 days) is disabled |
+| WEBHOOK_WORKER_PROCESSES | 2 | RQ workers of the `webhooks` process (`python -m workers webhooks`) |
+| WAIT_MAX_THREADS | 4 | under WEB_WORKER_CLASS=gthread, waits (`wait=`) holding a thread at once per process |
 | IDEMPOTENCY_KEY_HOURS | 24 | how long an Idempotency-Key (REST) or orderId (legacy) is remembered |
 """
 
@@ -103,6 +108,10 @@ class Config:
         self.READINESS_TIMEOUT_SECONDS = float(env.get("READINESS_TIMEOUT_SECONDS", "2"))
         self.REDIS_SSL_CERT_REQS = env.get("REDIS_SSL_CERT_REQS", "required")
         self.IDEMPOTENCY_KEY_HOURS = _env_int("IDEMPOTENCY_KEY_HOURS", 24)
+        self.WEBHOOK_ALLOW_PRIVATE = env.get("WEBHOOK_ALLOW_PRIVATE", "0") == "1"
+        self.WEBHOOK_RETRY_SCHEDULE = env.get("WEBHOOK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000")
+        self.WEBHOOK_DISABLE_AFTER_SECONDS = float(env.get("WEBHOOK_DISABLE_AFTER_SECONDS", str(5 * 24 * 3600)))
+        self.WAIT_MAX_THREADS = _env_int("WAIT_MAX_THREADS", 4)
         self.RQ_ASYNC = True
 
         # flask-smorest

@@ -267,6 +267,22 @@ class ReactivationFailed(DomainError):
     message = "The provider would not sell this number again now; nothing was charged"
 
 
+class WebhookNotFound(DomainError):
+    code, http_status, legacy_token = "webhook_not_found", 404, "BAD_DATA"
+    message = "No such webhook"
+
+
+class WebhookUrlRefused(DomainError):
+    # The SSRF guard (services/urlguard.py): https only, and no host that resolves inside.
+    code, http_status, legacy_token = "webhook_url_refused", 422, "BAD_DATA"
+    message = "This URL cannot receive webhooks"
+
+
+class WebhookLimitReached(DomainError):
+    code, http_status, legacy_token = "webhook_limit_reached", 409, "BAD_DATA"
+    message = "An account can have at most 10 webhooks"
+
+
 class FeatureUnavailable(DomainError):
     """Rent, voice, forwarding and multi-service numbers: each answers its protocol token."""
 

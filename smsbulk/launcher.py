@@ -1,11 +1,12 @@
 """`make run`: the whole service on embedded defaults, in one command, kept running.
 
 Migrates and seeds, prints a demo API key, starts the embedded Redis (when REDIS_URL is unset:
-smsbulk/embedded_redis.py), then runs the Procfile's web, worker and cron processes and watches
+smsbulk/embedded_redis.py), then runs the Procfile's web, worker, webhooks and cron processes and watches
 them: a process that dies is started again (after 1 s, doubling up to 30 s while it keeps dying
 within a minute), and the others go on serving. The embedded Redis is watched the same way.
 Ctrl-C or SIGTERM (to the launcher or its process group) stops every process it started, each
 by its process group (SIGTERM, then SIGKILL after 20 s), and the embedded Redis last, with a save.
+Webhooks may go to a receiver on this machine (WEBHOOK_ALLOW_PRIVATE=1 unless set otherwise).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVICES = ("web", "worker", "cron")
+SERVICES = ("web", "worker", "webhooks", "cron")
 STABLE_SECONDS = 60.0
 MAX_BACKOFF = 30.0
 STOP_GRACE = 20.0
@@ -114,6 +115,7 @@ def main() -> int:
     os.environ.setdefault("DATABASE_URL", "sqlite:///smsbulk.db")
     os.environ.setdefault("PORT", "8000")
     os.environ.setdefault("BIND_HOST", "127.0.0.1")
+    os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE", "1")  # a developer's receiver listens on localhost
     bin_dir = os.path.dirname(sys.executable)
     os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     stop = {"now": False}

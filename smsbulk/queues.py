@@ -5,6 +5,7 @@ The web process enqueues by dotted path, so it never imports the job code in `wo
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 from flask import current_app
@@ -21,9 +22,13 @@ class QueueNames:
     PURCHASES = "purchases"
     PROVIDER = "provider"
     PERIODIC = "periodic"
+    # Served by a worker process of its own (Procfile `webhooks`): an endpoint that answers slowly
+    # or not at all holds a worker up to 10 s an attempt, and must never delay a purchase.
+    WEBHOOKS = "webhooks"
 
     @classmethod
     def all(cls) -> list[str]:
+        """The queues of the `worker` process (the webhooks queue has a process of its own)."""
         return [cls.PURCHASES, cls.PROVIDER, cls.PERIODIC]
 
 
@@ -35,6 +40,10 @@ JOB_FUNCS = {
     "poll_statuses": "workers.tasks.poll_statuses",
     "sync_prices": "workers.tasks.sync_prices",
     "record_keys_last_used": "workers.tasks.record_keys_last_used",
+    "webhook_sweep": "workers.tasks.webhook_sweep",
+    "webhook_dispatch": "workers.tasks.webhook_dispatch",
+    "webhook_deliver": "workers.tasks.webhook_deliver",
+    "webhook_replay": "workers.tasks.webhook_replay",
 }
 
 SERIALIZER = "rq.serializers.JSONSerializer"
@@ -88,6 +97,7 @@ PERIODIC = (
     ("poll_statuses", "POLL_INTERVAL_SECONDS"),
     ("sync_prices", 300),
     ("record_keys_last_used", 60),  # from Redis, where requests note it, to the keys' rows
+    ("webhook_sweep", 30),  # webhook work a lost job left behind (services/webhook_delivery.py)
 )
 
 
@@ -99,4 +109,50 @@ def enqueue_periodic(name: str) -> Job | None:
         job_timeout=120,
         result_ttl=0,
         failure_ttl=30,
+    )
+
+
+# Webhooks: a job per delivery attempt, keyed by (message, attempt), so a doubled enqueue is
+# refused and a doubled run sends once (the attempt is also claimed in the database).
+WEBHOOK_OPTIONS = {"job_timeout": 60, "result_ttl": 60, "failure_ttl": 24 * 3600}
+
+
+def enqueue_webhook_delivery(message_id: int, attempt: int, delay: float) -> Job | None:
+    """Attempt `attempt` of a message, now or in `delay` seconds (RQ's scheduler runs it then)."""
+    job_id, func = f"webhook-{message_id}-{attempt}", JOB_FUNCS["webhook_deliver"]
+    if delay <= 0:
+        return _enqueue(QueueNames.WEBHOOKS, func, job_id, message_id, attempt, **WEBHOOK_OPTIONS)
+    try:
+        return get_queue(QueueNames.WEBHOOKS).enqueue_in(
+            datetime.timedelta(seconds=delay), func, message_id, attempt, job_id=job_id, unique=True, **WEBHOOK_OPTIONS
+        )
+    except DuplicateJobError:
+        return None
+
+
+def enqueue_webhook_dispatch(user_id: int, newest_event: int) -> Job | None:
+    """Send an account's new events to its endpoints (one job per commit; repeats find nothing)."""
+    return _enqueue(
+        QueueNames.WEBHOOKS,
+        JOB_FUNCS["webhook_dispatch"],
+        f"webhook-dispatch-{user_id}-{newest_event}",
+        user_id,
+        job_timeout=120,
+        result_ttl=0,
+        failure_ttl=3600,
+    )
+
+
+def enqueue_webhook_replay(webhook_id: int, number: int, after: int, upto: int) -> Job | None:
+    return _enqueue(
+        QueueNames.WEBHOOKS,
+        JOB_FUNCS["webhook_replay"],
+        f"webhook-replay-{webhook_id}-{number}",
+        webhook_id,
+        number,
+        after,
+        upto,
+        job_timeout=600,
+        result_ttl=3600,
+        failure_ttl=24 * 3600,
     )

@@ -94,6 +94,9 @@ MUTABLE = (
     "rental",
     "rental_charge",
     "rental_sms",
+    "webhook",
+    "webhook_message",
+    "webhook_attempt",
 )
 _pg_ready = {"done": False}
 

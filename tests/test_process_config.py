@@ -14,11 +14,12 @@ def procfile() -> dict[str, str]:
     return dict(line.split(":", 1) for line in lines if line.strip())
 
 
-def test_the_procfile_has_web_worker_cron_and_release():
+def test_the_procfile_has_web_worker_webhooks_cron_and_release():
     processes = procfile()
-    assert set(processes) == {"web", "worker", "cron", "release"}
+    assert set(processes) == {"web", "worker", "webhooks", "cron", "release"}
     assert "gunicorn wsgi:app" in processes["web"]
     assert "-m workers" in processes["worker"]
+    assert processes["webhooks"].strip().endswith("-m workers webhooks")
     assert "db-upgrade" in processes["release"]
 
 
@@ -33,6 +34,14 @@ def test_the_worker_serves_every_queue_and_periodic_jobs_are_known():
     assert "QueueNames.all()" in source
     assert set(QueueNames.all()) == {"purchases", "provider", "periodic"}
     assert {name for name, _ in PERIODIC} <= set(JOB_FUNCS)
+
+
+def test_the_webhooks_process_serves_only_the_webhooks_queue():
+    from workers.__main__ import queues_and_processes
+
+    assert queues_and_processes(["workers"])[0] == QueueNames.all()
+    assert queues_and_processes(["workers", "webhooks"])[0] == [QueueNames.WEBHOOKS]
+    assert QueueNames.WEBHOOKS not in QueueNames.all()
 
 
 def test_the_web_package_never_imports_the_job_code():

@@ -1,4 +1,8 @@
-"""The worker process: every queue, jobs run in-process by WORKER_PROCESSES workers.
+"""The worker processes: jobs run in-process by WORKER_PROCESSES workers on every queue but the
+webhooks' (`python -m workers`), or by WEBHOOK_WORKER_PROCESSES workers on the webhooks queue
+(`python -m workers webhooks`: deliveries wait on customers' endpoints, in a process of their
+own, so a slow endpoint never delays a purchase). Each runs RQ's scheduler, which queues the
+webhook retries when they are due.
 
 RQ's default worker forks a work horse for each job. A purchase job is a few queries and one
 upstream call, cheaper than the fork and the reconnects that come with it, so jobs run inside
@@ -26,6 +30,7 @@ import ctypes
 import logging
 import os
 import signal
+import sys
 import time
 
 import redis
@@ -80,11 +85,11 @@ def _die_with_parent() -> None:
         pass
 
 
-def serve(connection: redis.Redis, name: str | None = None) -> None:
+def serve(connection: redis.Redis, queues: list[str], name: str | None = None) -> None:
     """Work until a stop is requested, starting again after a back-off whenever Redis fails."""
     backoff = 0.0
     while not _stop["requested"]:
-        worker = AppWorker(QueueNames.all(), connection=connection, serializer=SERIALIZER, name=name)
+        worker = AppWorker(queues, connection=connection, serializer=SERIALIZER, name=name)
         name = None  # a worker started again takes a new name (the old one may still be registered)
         try:
             if worker.work(with_scheduler=True):
@@ -106,7 +111,7 @@ def run_child(name, queue_names, connection_class, pool_class, pool_kwargs) -> N
     """A pool's worker process (what rq.worker_pool.run_worker does, with serve()'s resilience)."""
     _die_with_parent()
     connection = redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool_class, **pool_kwargs))
-    serve(connection, name)
+    serve(connection, list(queue_names), name)
 
 
 class Pool(WorkerPool):
@@ -121,18 +126,30 @@ def plain_client(connection: redis.Redis) -> redis.Redis:
     return redis.Redis(connection_pool=connection.connection_pool)
 
 
+def queues_and_processes(argv: list[str]) -> tuple[list[str], int]:
+    """`python -m workers`: every queue but the webhooks', WORKER_PROCESSES workers;
+    `python -m workers webhooks`: the webhook deliveries, WEBHOOK_WORKER_PROCESSES workers."""
+    if argv[1:] == [QueueNames.WEBHOOKS]:
+        return [QueueNames.WEBHOOKS], max(1, int(os.environ.get("WEBHOOK_WORKER_PROCESSES", "2")))
+    if argv[1:]:
+        raise SystemExit(f"usage: python -m workers [{QueueNames.WEBHOOKS}]")
+    return QueueNames.all(), max(1, int(os.environ.get("WORKER_PROCESSES", "4")))
+
+
 def main() -> None:
-    logs.configure("worker ")
-    processes = max(1, int(os.environ.get("WORKER_PROCESSES", "4")))
-    if os.environ.get("METRICS_PORT"):  # workers on a host without the web: their own /metrics
+    queues, processes = queues_and_processes(sys.argv)
+    logs.configure("webhooks " if queues == [QueueNames.WEBHOOKS] else "worker ")
+    # Workers on a host without the web serve its /metrics; the `worker` process does it for the
+    # host's `webhooks` process too (both write to the same multiprocess folder).
+    if os.environ.get("METRICS_PORT") and queues != [QueueNames.WEBHOOKS]:
         metrics.serve(int(os.environ["METRICS_PORT"]), os.environ.get("METRICS_HOST", "127.0.0.1"))
     app = create_app()
     with app.app_context():
         connection = plain_client(get_redis())
     if processes == 1:
-        serve(connection)
+        serve(connection, queues)
         return
-    pool = Pool(QueueNames.all(), connection=connection, num_workers=processes, serializer=SERIALIZER)
+    pool = Pool(queues, connection=connection, num_workers=processes, serializer=SERIALIZER)
     pool.start()
 
 

@@ -14,7 +14,7 @@ from rq import get_current_job
 
 from smsbulk import logs, metrics
 from smsbulk.extensions import db
-from smsbulk.services import fulfilment, key_usage, lifecycle, providers, rental_fulfilment
+from smsbulk.services import fulfilment, key_usage, lifecycle, providers, rental_fulfilment, webhook_delivery
 
 log = logging.getLogger("workers.jobs")
 
@@ -103,3 +103,23 @@ def sync_prices() -> dict:
 @_job("record_keys_last_used", quiet=True)
 def record_keys_last_used() -> int:
     return key_usage.record_last_used()
+
+
+@_job("webhook_dispatch", quiet=True)
+def webhook_dispatch(user_id: int) -> int:
+    return webhook_delivery.dispatch(user_id)
+
+
+@_job("webhook_deliver")
+def webhook_deliver(message_id: int, attempt: int) -> str:
+    return webhook_delivery.deliver(message_id, attempt)
+
+
+@_job("webhook_replay")
+def webhook_replay(webhook_id: int, number: int, after: int, upto: int) -> int:
+    return webhook_delivery.replay(webhook_id, number, after, upto)
+
+
+@_job("webhook_sweep", quiet=True)
+def webhook_sweep() -> dict:
+    return webhook_delivery.sweep()

@@ -8,10 +8,19 @@ from .. import auth, quota
 from ..errors import DomainError
 from ..extensions import get_redis
 from ..models import User
-from . import account, activations, catalog, keys, rentals, scopes, wallet
+from . import account, activations, catalog, events, keys, rentals, scopes, wallet, webhooks
 from .base import Api
 
-BLUEPRINTS = (wallet.blp, activations.blp, rentals.blp, catalog.blp, keys.blp, account.blp)
+BLUEPRINTS = (
+    wallet.blp,
+    activations.blp,
+    rentals.blp,
+    catalog.blp,
+    keys.blp,
+    account.blp,
+    events.blp,
+    webhooks.blp,
+)
 
 
 def key_from_request() -> str | None:

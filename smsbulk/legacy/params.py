@@ -92,6 +92,9 @@ def _pairs(request):
         raise for_http_status(exc.code or 400) from exc
 
 
+MAX_WAIT_SECONDS = 30
+
+
 def activation_id(params: Params, *names: str) -> int:
     """A legacy id: digits only (WRONG_ACTIVATION_ID otherwise); beyond 2^31 no activation exists."""
     text = params.get(*(names or ("id",)))
@@ -101,6 +104,13 @@ def activation_id(params: Params, *names: str) -> int:
     if number > MAX_LEGACY_ID:
         raise ActivationNotFound(id=text)
     return number
+
+
+def wait(params: Params) -> int:
+    """The `wait` extension (seconds, at most 30): SMS-Activate has no such parameter, so a value
+    that is not a number is ignored like any unknown parameter, never an error."""
+    text = params.get("wait") or ""
+    return min(int(text), MAX_WAIT_SECONDS) if text.isascii() and text.isdigit() and len(text) < 6 else 0
 
 
 def rental_id(params: Params) -> int:

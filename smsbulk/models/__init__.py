@@ -4,6 +4,7 @@ from .events import Event
 from .ledger import LedgerEntry
 from .rentals import Rental, RentalCharge, RentalSms, RentPrice
 from .users import ApiKey, KeyDailyUsage, User, Wallet
+from .webhooks import Webhook, WebhookAttempt, WebhookMessage
 
 ALL_MODELS = (
     User,
@@ -22,6 +23,9 @@ ALL_MODELS = (
     LedgerEntry,
     Event,
     RentPrice,
+    Webhook,
+    WebhookMessage,
+    WebhookAttempt,
 )
 
 __all__ = [
@@ -42,4 +46,7 @@ __all__ = [
     "Sms",
     "User",
     "Wallet",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookMessage",
 ]

@@ -1,0 +1,42 @@
+"""What follows a commit that appended events: wake the waiters, and queue the webhook dispatch.
+
+Registered once with events.on_commit(), the seam where "these events were just committed" is
+known, so no writer of the log has to remember either. Both take one Redis round trip per
+commit, together: a PUBLISH per account for the waiters (services/waits.py) and, in the same
+pipeline, which of these accounts have an enabled webhook endpoint (a Redis set kept by
+services/webhooks.py), so a commit of an account without endpoints reads no database.
+If Redis cannot be reached the commit stands (the listener's failure is logged): waiters see the
+event when their time is up, and the webhook sweep sends it within a minute.
+"""
+
+from __future__ import annotations
+
+from ..extensions import get_redis
+from ..queues import enqueue_webhook_dispatch
+from . import events, waits, webhooks
+
+
+def summarize(committed: list[events.Appended]) -> dict[int, tuple[int, set[str]]]:
+    """Per account: its newest event id, and the subjects (`a<activation>`, `r<rental>`) touched."""
+    accounts: dict[int, tuple[int, set[str]]] = {}
+    for event in committed:
+        newest, subjects = accounts.get(event.user_id, (0, set()))
+        for prefix, subject in (("a", event.activation_id), ("r", getattr(event, "rental_id", None))):
+            if subject is not None:
+                subjects.add(f"{prefix}{subject}")
+        accounts[event.user_id] = (max(newest, event.id or 0), subjects)
+    return accounts
+
+
+@events.on_commit
+def after_commit(committed: list[events.Appended]) -> None:
+    accounts = summarize(committed)
+    users = list(accounts)
+    with get_redis().pipeline(transaction=False) as pipe:
+        for user_id, (newest, subjects) in accounts.items():
+            pipe.publish(waits.CHANNEL, waits.message_of(user_id, newest, subjects))
+        pipe.smismember(webhooks.ACCOUNTS_KEY, users)
+        has_endpoint = pipe.execute()[-1]
+    for user_id, flag in zip(users, has_endpoint, strict=True):
+        if flag:
+            enqueue_webhook_dispatch(user_id, accounts[user_id][0])
