@@ -10,6 +10,9 @@ are given) with the simulator at zero delay, and prints one table:
   (d) purchases: POST /api/v1/activations answered 201 with a number, end to end through RQ
   (e) a bare RQ enqueue -> worker -> result round trip - the queue's ceiling
   (f) one lifecycle.poll_once() over 10,000 WAITING activations
+  (g) 2,000 bots holding wait=25 calls open under the gevent web: wake-up latency from the SMS
+      commit (p50, p99), web RSS, and (b) and (c) measured again meanwhile (bench_push.py)
+  (h) webhook deliveries per second to a receiver on loopback (bench_webhooks.py)
 
 Throughput is closed-loop (each client sends its next request when the last one answers); each
 figure is the best of --rounds runs, the usual way to read a benchmark on a noisy machine. Each
@@ -29,13 +32,13 @@ import platform
 import statistics
 import time
 
-from . import setup_accounts, stack
+from . import bench_push, setup_accounts, stack
 from .checks import check_ledger, http, legacy_missing, wait_for_purchases, web_rss_mb
 from .measure import Figure, rq_round_trips, run_locust, warm
 from .poll_cycle import PollFigures, poll_cycle
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-BENCH_ENV = {"SIMULATOR_SMS_DELAY_SECONDS": "0", "KEY_CACHE_SECONDS": "5"}
+BENCH_ENV = {"SIMULATOR_SMS_DELAY_SECONDS": "0", "KEY_CACHE_SECONDS": "5", "WEBHOOK_ALLOW_PRIVATE": "1"}
 TARGETS = {"b": 0.50, "c": 0.40, "d": 0.40}
 CEILING_OF = {"b": "a", "c": "a", "d": "e"}
 PURCHASE_P99_MS = 250.0
@@ -262,7 +265,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=32, help="concurrent clients for the read scenarios")
     parser.add_argument("--purchase-users", type=int, default=16, help="concurrent buyers (and RQ clients)")
     parser.add_argument("--poll-activations", type=int, default=10_000)
-    parser.add_argument("--only", default="abcdef", help="the scenarios to run, e.g. abc")
+    parser.add_argument("--waiters", type=int, default=2000, help="(g): bots holding wait=25 calls open")
+    parser.add_argument("--wake-rate", type=float, default=20.0, help="(g): codes recorded per second")
+    parser.add_argument("--webhook-events", type=int, default=2000, help="(h): events sent to the receiver")
+    parser.add_argument("--only", default="abcdefgh", help="the scenarios to run, e.g. abc")
     parser.add_argument(
         "--serving", default="gthread,gevent", help="web serving models (WEB_WORKER_CLASS) measured side by side"
     )
@@ -282,7 +288,7 @@ def run(args: argparse.Namespace, running: stack.Stack, out: str) -> tuple[dict[
             poll = poll_cycle(args.poll_activations)
         pairs = setup_accounts.create_accounts(users=48, keys_per_user=1, balance=to_money("1000.00"), quota=10**8)
     keys = [raw for _, raw in pairs]
-    if not set(args.only) & set("abcde"):
+    if not set(args.only) & set("abcdegh"):
         interval = float(app.config["POLL_INTERVAL_SECONDS"])
         return {}, poll, {"pending": 0, "accounts": 0, "problems": [], "rss": [], "interval": interval}
     stack.start_service(running)
@@ -298,6 +304,8 @@ def run(args: argparse.Namespace, running: stack.Stack, out: str) -> tuple[dict[
         for bench in order if round_no % 2 else reversed(order):  # neither model always goes first
             queue_ceiling = bench.run_round(round_no, targets, queue_ceiling)
     with app.app_context():
+        gevent = benches.get("gevent")
+        push = bench_push.run(app, running, args, out, gevent.best if gevent else {})
         pending = wait_for_purchases()
         accounts, problems = check_ledger()
     extra = {
@@ -306,6 +314,7 @@ def run(args: argparse.Namespace, running: stack.Stack, out: str) -> tuple[dict[
         "problems": problems,
         "rss": web_rss_mb(running),
         "interval": float(app.config["POLL_INTERVAL_SECONDS"]),
+        "push": push,
     }
     return benches, poll, extra
 
@@ -326,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += [*side_by_side(benches), ""]
     if poll is not None:
         lines += [*table({}, {}, poll, extra["interval"])[2:], ""]
+    if extra.get("push") is not None:
+        lines += [*bench_push.rows(extra["push"]), ""]
     lines.append(
         f"ledger: {'exact' if not extra['problems'] else 'WRONG'} for {extra['accounts']} accounts "
         f"(balance == sum of ledger, >= 0); {extra['pending']} purchases still PENDING"

@@ -53,7 +53,15 @@ def redis_for(
         if client is None:
             if redis_url:
                 tls = {"ssl_cert_reqs": ssl_cert_reqs} if redis_url.startswith("rediss://") else {}
-                client = redis.Redis.from_url(redis_url, socket_timeout=socket_timeout, **tls)
+                if cooperative():
+                    # Under gevent a burst of greenlets may want a connection at once: they queue
+                    # for one (at most socket_timeout) instead of failing past the pool's 100.
+                    pool = redis.BlockingConnectionPool.from_url(
+                        redis_url, socket_timeout=socket_timeout, timeout=socket_timeout, **tls
+                    )
+                    client = redis.Redis(connection_pool=pool)
+                else:
+                    client = redis.Redis.from_url(redis_url, socket_timeout=socket_timeout, **tls)
             elif (running := _running_embedded(database_url, socket_timeout)) is not None:
                 client = running  # `make run`'s embedded server (a CLI command beside it)
             else:
@@ -80,6 +88,20 @@ def _running_embedded(database_url: str, socket_timeout: float) -> redis.Redis |
 
 
 _threads = threading.local()
+_cooperative: list[bool] = []
+
+
+def cooperative() -> bool:
+    """Whether this process serves requests as greenlets (gevent has patched threading): its
+    patching comes before the app is imported, so the answer never changes."""
+    if not _cooperative:
+        try:
+            from gevent import monkey
+        except ImportError:
+            _cooperative.append(False)
+        else:
+            _cooperative.append(monkey.is_module_patched("threading"))
+    return _cooperative[0]
 
 
 def get_redis() -> redis.Redis:
@@ -96,6 +118,11 @@ def get_redis() -> redis.Redis:
         max(30.0, cfg["PURCHASE_WAIT_SECONDS"] + 10),
         cfg["REDIS_SSL_CERT_REQS"],
     )
+    if cooperative():
+        # Under gevent this "thread" would be a greenlet per client connection, alive between its
+        # requests and through long waits: a connection held by each would take the pool's 100
+        # with a few hundred clients. So each command checks one out and back in.
+        return shared
     if getattr(_threads, "pid", None) != os.getpid():
         _threads.pid, _threads.clients = os.getpid(), {}
     client = _threads.clients.get(id(shared))

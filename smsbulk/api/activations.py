@@ -1,9 +1,10 @@
-from flask import Response, g, request
+from flask import g, request
 from flask.views import MethodView
 
-from ..services import activation_waits, activations, reactivations
+from ..services import activations, reactivations, subject_waits
 from ..services.catalog import resolve_country, resolve_service
 from .base import Blueprint, PeeweePage
+from .conditional import ETAG_HEADER, conditional, seen
 from .docs import errors
 from .schemas import (
     ActivationCreateSchema,
@@ -13,30 +14,9 @@ from .schemas import (
     ReactivationQuoteSchema,
 )
 from .scopes import scope
-from .webhook_schemas import ActivationWaitSchema
+from .webhook_schemas import WaitSchema
 
 blp = Blueprint("activations", __name__, url_prefix="/api/v1/activations", description="Buy numbers, get codes")
-
-
-ETAG_HEADER = {
-    "ETag": {"description": "Names this answer: give it back as If-None-Match or `since`", "schema": {"type": "string"}}
-}
-
-
-def _tag(value: str | None) -> str | None:
-    """An entity tag as sent (quoted, maybe weak), bare."""
-    text = (value or "").strip().removeprefix("W/").strip('"')
-    return text or None
-
-
-def conditional(found: activation_waits.Shown, if_none_match: str | None) -> Response:
-    """The answer with its ETag, or 304 when the client holds it already."""
-    if if_none_match == found.etag:
-        response = Response(status=304)
-    else:
-        response = Response(found.body, mimetype="application/json")
-    response.headers["ETag"] = f'"{found.etag}"'
-    return response
 
 
 def order_from(body: dict) -> activations.Order:
@@ -76,7 +56,7 @@ class Activations(MethodView):
 @blp.route("/<activation_id>")
 class ActivationById(MethodView):
     @scope("read")
-    @blp.arguments(ActivationWaitSchema(), location="query")
+    @blp.arguments(WaitSchema(), location="query")
     @blp.response(200, ActivationSchema, headers=ETAG_HEADER)
     @blp.alt_response(304, description="Unchanged since the ETag given in If-None-Match")
     @errors(404, 422)
@@ -86,9 +66,8 @@ class ActivationById(MethodView):
         activation differs from the answer last seen (If-None-Match or `since`: its ETag), or
         while it waits for a number or a code, as soon as that changes; else when the time is up
         (304 with If-None-Match, the unchanged answer with `since`). One call counts as one request."""
-        seen = _tag(query.get("since")) or _tag(request.headers.get("If-None-Match"))
-        found = activation_waits.shown_when_changed(g.caller.user_id, activation_id, seen, query["wait"])
-        return conditional(found, _tag(request.headers.get("If-None-Match")))
+        found = subject_waits.activation_when_changed(g.caller.user_id, activation_id, seen(query), query["wait"])
+        return conditional(found)
 
 
 def _action(name: str, service_call, summary: str):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import g, request
 from flask.views import MethodView
 
-from ..services import rental_extensions, rentals
+from ..services import rental_extensions, rentals, subject_waits
 from ..services.catalog import resolve_country, resolve_service
 from .base import Blueprint, PeeweePage
+from .conditional import ETAG_HEADER, conditional, seen
 from .docs import errors
 from .rental_schemas import (
     ExtendSchema,
@@ -19,6 +20,7 @@ from .rental_schemas import (
     RentalSummarySchema,
 )
 from .scopes import scope
+from .webhook_schemas import WaitSchema
 
 blp = Blueprint("rentals", __name__, url_prefix="/api/v1/rentals", description="Rent numbers by the hour or day")
 
@@ -62,11 +64,16 @@ class Rentals(MethodView):
 class RentalById(MethodView):
     @scope("read")
     @blp.doc(operationId="getRental")
-    @blp.response(200, RentalSchema)
-    @errors(404)
-    def get(self, rental_id):
-        """One rental with every SMS it received"""
-        return rentals.with_messages(g.caller.user_id, rental_id)[0]
+    @blp.arguments(WaitSchema(), location="query")
+    @blp.response(200, RentalSchema, headers=ETAG_HEADER)
+    @blp.alt_response(304, description="Unchanged since the ETag given in If-None-Match")
+    @errors(404, 422)
+    def get(self, query, rental_id):
+        """One rental with every SMS it received. With `wait` (at most 30 s) it answers as soon as
+        the rental differs from the answer last seen (If-None-Match or `since`: its ETag), or, while
+        it is active, as soon as its next SMS comes; else when the time is up (304 with
+        If-None-Match, the unchanged answer with `since`). One call counts as one request."""
+        return conditional(subject_waits.rental_when_changed(g.caller.user_id, rental_id, seen(query), query["wait"]))
 
 
 @blp.route("/<rental_id>/extension")

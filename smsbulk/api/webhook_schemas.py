@@ -60,11 +60,14 @@ class EventQuerySchema(Schema):
         metadata={"description": "Comma-separated event types or `family.*`", "example": "activation.*,ledger.entry"},
     )
     activation_id = fields.String(validate=validate.Length(1, 40), metadata={"example": "act_5f0c8a1d2e3b4c5d6e7f8091"})
+    rental_id = fields.String(validate=validate.Length(1, 40), metadata={"example": "rnt_5f0c8a1d2e3b4c5d6e7f8091"})
     limit = fields.Integer(load_default=event_feed.DEFAULT_PAGE, validate=validate.Range(1, event_feed.MAX_PAGE))
     wait = _WAIT
 
 
-class ActivationWaitSchema(Schema):
+class WaitSchema(Schema):
+    """`wait` and `since` of a GET of one activation or rental."""
+
     wait = _WAIT
     since = fields.String(
         validate=validate.Length(1, 64),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import current_app
 
 from ..auth import Caller
 from ..errors import NoNumbers, NoRentals
 from ..models import Rental
 from ..models import rentals as rt
-from ..services import rent_pricing, rental_extensions, rentals
+from ..services import rent_pricing, rental_extensions, rentals, subject_waits
 from . import params, protocol, protocol_rent
 from .dispatch import action
 from .params import Params
@@ -61,7 +63,13 @@ def get_rent_number(p: Params, caller: Caller) -> protocol.Answer:
 
 @action("getRentStatus", error_shape=RENT, scope="read")
 def get_rent_status(p: Params, caller: Caller) -> protocol.Answer:
-    rental, messages = rentals.with_messages(caller.user_id, params.rental_id(p))
+    """With the `wait` extension, an active rental's answer comes when its next SMS does."""
+    answer = functools.partial(rent_status, p)
+    return answer(subject_waits.rent_status_when_changed(caller.user_id, params.rental_id(p), params.wait(p), answer))
+
+
+def rent_status(p: Params, found: tuple) -> protocol.Answer:
+    rental, messages = found
     if rental.status not in rt.ACTIVE or not messages:
         return protocol_rent.state(STATE_TOKEN[rental.status])
     page = max(1, p.number("page", default=1, maximum=10**6))

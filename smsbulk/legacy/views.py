@@ -6,7 +6,7 @@ from ..auth import Caller
 from ..errors import FeatureUnavailable, NoNumbers
 from ..models import Activation
 from ..models.base import utcnow
-from ..services import activation_waits, activations, reactivations
+from ..services import activations, reactivations, subject_waits
 from . import params, protocol, protocol_rent
 from .dispatch import action
 from .params import Params
@@ -66,9 +66,7 @@ def set_status(p: Params, caller: Caller) -> protocol.Answer:
 @action("getStatus", scope="read")
 def get_status(p: Params, caller: Caller) -> protocol.Answer:
     """With the `wait` extension, the answer comes when it changes from a STATUS_WAIT_* one."""
-    found = activation_waits.status_when_changed(
-        caller.user_id, params.activation_id(p), params.wait(p), protocol.status
-    )
+    found = subject_waits.status_when_changed(caller.user_id, params.activation_id(p), params.wait(p), protocol.status)
     return protocol.status(found)
 
 

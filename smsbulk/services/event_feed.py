@@ -52,6 +52,7 @@ def read(
     types: list[str] | None = None,
     activation_id: int | None = None,
     limit: int = DEFAULT_PAGE,
+    rental_id: int | None = None,
 ) -> list[Event]:
     """Up to limit + 1 events of the account after the cursor (one more tells whether more wait)."""
     limit = max(1, min(limit, MAX_PAGE))
@@ -62,6 +63,8 @@ def read(
         query = query.where(_type_filter(types))
     if activation_id is not None:
         query = query.where(Event.activation == activation_id)
+    if rental_id is not None:
+        query = query.where(Event.rental == rental_id)
     return list(query.order_by(Event.id).limit(limit + 1))
 
 
@@ -72,11 +75,14 @@ def page(
     activation_id: int | None = None,
     limit: int = DEFAULT_PAGE,
     wait: float = 0,
+    rental_id: int | None = None,
 ) -> Page:
     """The account's events after the cursor; with `wait`, until at least one exists (at most
     30 s), woken through Redis within milliseconds of the commit (services/waits.py)."""
-    subject = f"a{activation_id}" if activation_id is not None else None
-    rows = waits.watch(user_id, subject, lambda: read(user_id, after, types, activation_id, limit), bool, wait)
+    subject = f"a{activation_id}" if activation_id is not None else f"r{rental_id}" if rental_id is not None else None
+    rows = waits.watch(
+        user_id, subject, lambda: read(user_id, after, types, activation_id, limit, rental_id), bool, wait
+    )
     shown = rows[: max(1, min(limit, MAX_PAGE))]
     events = [
         {

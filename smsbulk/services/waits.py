@@ -29,7 +29,7 @@ from typing import TypeVar
 import redis
 from flask import current_app
 
-from ..extensions import db, redis_for
+from ..extensions import cooperative, db, redis_for
 
 log = logging.getLogger(__name__)
 
@@ -139,15 +139,6 @@ class Hub:
 hub = Hub()
 _threads_waiting = {"count": 0}
 _threads_lock = threading.Lock()
-
-
-def cooperative() -> bool:
-    """Whether this process serves requests as greenlets (a wait then holds no thread)."""
-    try:
-        from gevent import monkey
-    except ImportError:
-        return False
-    return monkey.is_module_patched("threading")
 
 
 def _subscriber() -> Callable[[], redis.Redis]:
