@@ -82,6 +82,18 @@ class SmsActivateHook(MethodView):
         webhooks.delete_sms_activate_hook(g.caller.user_id)
 
 
+@blp.route("/sms-activate/deliveries")
+class SmsActivateHookDeliveries(MethodView):
+    @scope("keys")
+    @blp.doc(operationId="listSmsActivateHookDeliveries")
+    @blp.response(200, DeliverySchema(many=True))
+    @blp.paginate(PeeweePage)
+    @errors(404)
+    def get(self):
+        """The SMS-Activate-style hook's delivery attempts, newest first"""
+        return webhooks.sms_activate_attempts(g.caller.user_id)
+
+
 @blp.route("/<webhook_id>")
 class WebhookById(MethodView):
     @scope("keys")

@@ -236,9 +236,17 @@ def delete_sms_activate_hook(user_id: int) -> None:
     refresh_accounts([user_id])
 
 
-def attempts(user_id: int, public_id: str, kind: str = wh.STANDARD):
+def attempts(user_id: int, public_id: str):
     """The endpoint's delivery attempts, newest first, each with its message and event."""
-    webhook = _owned(user_id, public_id, kind)
+    return _attempts(_owned(user_id, public_id))
+
+
+def sms_activate_attempts(user_id: int):
+    """The SMS-Activate-style hook's delivery attempts, newest first (the same retry rules)."""
+    return _attempts(sms_activate_hook(user_id))
+
+
+def _attempts(webhook: Webhook):
     return (
         WebhookAttempt.select(WebhookAttempt, WebhookMessage, Event.id, Event.type)
         .join(WebhookMessage, on=WebhookAttempt.message == WebhookMessage.id)

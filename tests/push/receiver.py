@@ -2,13 +2,14 @@
 `standardwebhooks` package, as a customer's receiver would, and records what it got.
 
 It can be taken down (its port closed: connections are refused) and brought back on the same
-port, and told to answer with an error status for a while.
+port, told to answer with an error status for a while, or to answer late.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -36,6 +37,7 @@ class Receiver:
     secret: str = ""
     status: int = 204
     answer: bytes = b""
+    delay: float = 0.0  # seconds before it answers (a slow endpoint)
     deliveries: list[Delivery] = field(default_factory=list)
     port: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -52,10 +54,14 @@ class Receiver:
             def do_POST(self):  # noqa: N802 - the name http.server calls
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.record({k.lower(): v for k, v in self.headers.items()}, body)
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", str(len(receiver.answer)))
-                self.end_headers()
-                self.wfile.write(receiver.answer)
+                time.sleep(receiver.delay)
+                try:
+                    self.send_response(receiver.status)
+                    self.send_header("Content-Length", str(len(receiver.answer)))
+                    self.end_headers()
+                    self.wfile.write(receiver.answer)
+                except OSError:
+                    pass  # the sender gave up waiting and closed the connection
 
             def log_message(self, *args):
                 pass

@@ -57,7 +57,7 @@ def test_registration_refuses_urls_pointing_inside(client, make_user, url):
     assert client.get("/api/v1/webhooks", headers=account.headers).json == []
 
 
-@pytest.mark.parametrize("target", ["10.0.0.1", "169.254.169.254", "127.0.0.1"])
+@pytest.mark.parametrize("target", ["10.0.0.1", "169.254.169.254", "127.0.0.1", "::1"])
 def test_registration_refuses_a_name_that_resolves_inside(client, make_user, target):
     account = make_user()
     with urlguard.resolving_with(answering({"hooks.example.com": ["93.184.216.34", target]})):
@@ -95,19 +95,25 @@ def test_the_setting_lifts_the_guard_for_local_receivers(client, make_user, app)
         assert client.post("/api/v1/webhooks", json={"url": url}, headers=make_user().headers).status_code == 201
 
 
-def test_delivery_checks_again_and_refuses_a_name_rebound_to_an_internal_address(client, make_user, receiver, app):
-    """Registered while it resolved to a public address; at delivery it resolves to loopback,
-    where the receiver listens: no connection is made."""
+@pytest.mark.parametrize(
+    "target, reason",
+    [("127.0.0.1", "loopback"), ("::1", "loopback"), ("10.0.0.1", "private"), ("169.254.169.254", "metadata")],
+)
+def test_delivery_checks_again_and_refuses_a_name_rebound_to_an_internal_address(
+    client, make_user, receiver, app, target, reason
+):
+    """Registered while it resolved to a public address; at delivery it resolves inside (to
+    loopback, where the receiver listens): no connection is made."""
     account = make_user()
     app.config["WEBHOOK_ALLOW_PRIVATE"] = False
     url = f"https://rebind.example.com:{receiver.port}/hooks"
     with urlguard.resolving_with(answering({"rebind.example.com": ["93.184.216.34"]})):
         hook = client.post("/api/v1/webhooks", json={"url": url}, headers=account.headers).json
-    with urlguard.resolving_with(answering({"rebind.example.com": ["127.0.0.1"]})):
+    with urlguard.resolving_with(answering({"rebind.example.com": [target]})):
         client.post("/api/v1/activations", json=BUY, headers=account.headers)
     assert receiver.deliveries == []
     attempts = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=account.headers).json
-    assert attempts and all(not a["succeeded"] and "loopback" in a["error"] for a in attempts), attempts
+    assert attempts and all(not a["succeeded"] and reason in a["error"] for a in attempts), attempts
 
 
 def test_delivery_refuses_loopback_with_the_guard_on_even_when_registered_with_it_off(client, make_user, receiver, app):

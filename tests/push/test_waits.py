@@ -11,6 +11,7 @@ import threading
 import time
 
 from smsbulk.extensions import db
+from smsbulk.services import waits
 from workers.tasks import poll_statuses
 
 from .conftest import BUY, events_of
@@ -62,6 +63,32 @@ def test_one_waiting_call_counts_as_one_request(client, make_user):
         answer = client.get(f"/api/v1/events?after=999999&wait={wait}", headers=account.headers)
         remaining.append(int(answer.headers["X-RateLimit-Remaining"]))
     assert remaining[0] - remaining[1] == 1 and remaining[1] - remaining[2] == 1
+
+
+def test_a_wait_woken_again_and_again_still_counts_as_one_request_on_both_styles(app, client, make_user, monkeypatch):
+    account = make_user()
+    first = client.post("/api/v1/activations", json=BUY, headers=account.headers).json
+    woken = []
+    wake = waits.Hub.wake
+    monkeypatch.setattr(waits.Hub, "wake", lambda hub, message: (woken.append(message), wake(hub, message)))
+    start = client.get("/api/v1/events?after=999999", headers=account.headers)
+    # Woken by the code's events, none of them the one it waits for: it reads again, and waits on.
+    poller = later(app, 0.3, poll_statuses)
+    events = client.get(
+        f"/api/v1/events?after={start.json['cursor']}&types=webhook.disabled&wait=2", headers=account.headers
+    )
+    poller.join()
+    assert events.json["events"] == [] and woken
+    second = client.post("/api/v1/activations", json=BUY, headers=account.headers).json
+    poller = later(app, 0.3, poll_statuses)
+    status = client.get(
+        f"/stubs/handler_api.php?api_key={account.key}&action=getStatus&id={second['legacyId']}&wait=20"
+    )
+    poller.join()
+    assert status.data.startswith(b"STATUS_OK:") and first["id"] != second["id"]
+    end = client.get("/api/v1/events?after=999999", headers=account.headers)
+    used = int(start.headers["X-RateLimit-Remaining"]) - int(end.headers["X-RateLimit-Remaining"])
+    assert used == 4  # the events wait, the second purchase, getStatus&wait and this call
 
 
 def test_events_are_paged_oldest_first_by_cursor_and_filtered(client, make_user):

@@ -226,3 +226,45 @@ def test_an_event_is_delivered_once_to_each_endpoint_that_wants_its_type(client,
     assert len(receiver.deliveries) == 3
     with db.connection_context():
         assert Event.select().where(Event.user == other.user.id).count() > 3
+
+
+def test_the_sms_activate_style_hook_is_retried_like_the_others_and_lists_its_attempts(client, make_user, receiver):
+    account = make_user()
+    answer = client.put("/api/v1/webhooks/sms-activate", json={"url": receiver.url}, headers=account.headers)
+    receiver.secret = answer.json["secret"]
+    receiver.status = 500
+    bought = client.post("/api/v1/activations", json=BUY, headers=account.headers).json
+    poll_statuses()
+    assert retries() == 1  # attempt 2, 5 s later in production, fails too
+    receiver.status = 200
+    assert retries() == 1 and retries() == 0  # attempt 3 is taken: nothing more is scheduled
+    bodies = {delivery.body for delivery in receiver.deliveries}
+    assert len(receiver.deliveries) == 3 and len(bodies) == 1 and set(receiver.ids()) == {receiver.ids()[0]}
+    assert json.loads(bodies.pop())["activationId"] == bought["legacyId"]
+    listed = client.get("/api/v1/webhooks/sms-activate/deliveries", headers=account.headers).json
+    assert [(a["attempt"], a["succeeded"], a["statusCode"]) for a in listed] == [
+        (3, True, 200),
+        (2, False, 500),
+        (1, False, 500),
+    ]
+    assert {a["eventType"] for a in listed} == {"activation.sms_received"}
+    other = make_user()
+    assert client.get("/api/v1/webhooks/sms-activate/deliveries", headers=other.headers).status_code == 404
+
+
+def test_a_replay_from_a_time_resends_the_events_from_that_time_on(client, make_user, receiver):
+    account = make_user()
+    hook = register(client, account, receiver.url, eventTypes=["activation.*"])
+    client.post("/api/v1/activations", json=BUY, headers=account.headers)
+    earlier = [event["id"] for event in events_of(client, account, types="activation.*")]
+    with db.connection_context():  # the account's events so far, the first purchase's too, were an hour ago
+        Event.update(created_at=utcnow() - datetime.timedelta(hours=1)).where(
+            (Event.user == account.user.id) & (Event.id <= earlier[-1])
+        ).execute()
+    whole_activation(client, account)
+    later = [f"evt_{e['id']}" for e in events_of(client, account, types="activation.*") if e["id"] not in earlier]
+    sent = len(receiver.deliveries)
+    since = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=30)).isoformat()
+    answer = client.post(f"/api/v1/webhooks/{hook['id']}/replay", json={"since": since}, headers=account.headers)
+    assert answer.status_code == 202 and answer.json["after"] == earlier[-1]
+    assert receiver.ids()[sent:] == later
