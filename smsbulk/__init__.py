@@ -42,7 +42,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     _trust_proxies(app)
 
     from . import api as rest
-    from . import cli, health, legacy, operations
+    from . import cli, dashboard, health, legacy, operations
     from .db import init_db
     from .services import push  # noqa: F401 - registers the post-commit wake-ups and webhook dispatch
 
@@ -52,6 +52,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(health.bp)
     rest.register(app)
     legacy.register(app)
+    dashboard.register(app)
     cli.register(app)
     _register_errors(app)
     _register_docs_assets(app)

@@ -53,6 +53,14 @@
 | WEBHOOK_DISABLE_AFTER_SECONDS | 432000 | an endpoint failing without a success this long (5 days) is disabled |
 | WEBHOOK_WORKER_PROCESSES | 2 | RQ workers of the `webhooks` process (`python -m workers webhooks`) |
 | WAIT_MAX_THREADS | 4 | under WEB_WORKER_CLASS=gthread, waits (`wait=`) holding a thread at once per process |
+| SIGNUP_ENABLED | 1 | 0: the dashboard's sign-up is closed (operators make accounts with `flask users create`) |
+| TRIAL_CREDIT | 0.00 | a new dashboard account's opening balance, written to its ledger as a deposit |
+| LOGIN_MAX_FAILURES | 5 | failed logins to one account before it is locked for LOGIN_LOCK_SECONDS |
+| LOGIN_MAX_FAILURES_PER_IP | 20 | failed logins from one address before it is locked for LOGIN_LOCK_SECONDS |
+| LOGIN_LOCK_SECONDS | 900 | how long failures count, and a lock lasts (from the first failure counted) |
+| PASSWORD_MIN_LENGTH | 10 | the shortest password the dashboard accepts |
+| SESSION_LIFETIME_SECONDS | 43200 | a dashboard login lasts this long (12 h) |
+| SESSION_COOKIE_SECURE | 0 | 1: the dashboard's session cookie is sent over HTTPS only (set it behind HTTPS) |
 | IDEMPOTENCY_KEY_HOURS | 24 | how long an Idempotency-Key (REST) or orderId (legacy) is remembered |
 """
 
@@ -114,6 +122,19 @@ class Config:
         self.WAIT_MAX_THREADS = _env_int("WAIT_MAX_THREADS", 4)
         self.RQ_ASYNC = True
 
+        # The dashboard (smsbulk/dashboard/)
+        self.SIGNUP_ENABLED = env.get("SIGNUP_ENABLED", "1") == "1"
+        self.TRIAL_CREDIT = env.get("TRIAL_CREDIT", "0.00")
+        self.LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+        self.LOGIN_MAX_FAILURES_PER_IP = _env_int("LOGIN_MAX_FAILURES_PER_IP", 20)
+        self.LOGIN_LOCK_SECONDS = _env_int("LOGIN_LOCK_SECONDS", 900)
+        self.PASSWORD_MIN_LENGTH = _env_int("PASSWORD_MIN_LENGTH", 10)
+        self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "0") == "1"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.PERMANENT_SESSION_LIFETIME = _env_int("SESSION_LIFETIME_SECONDS", 12 * 3600)
+        self.WTF_CSRF_TIME_LIMIT = None  # a token lives as long as its session
+
         # flask-smorest
         self.API_TITLE = "SMSBulk API"
         self.API_VERSION = "v1"
@@ -137,4 +158,3 @@ class TestConfig(Config):
         self.CANCEL_LOCK_SECONDS = 0
         self.KEY_CACHE_SECONDS = 0.0
         self.PROVIDER_HEALTH_CACHE_SECONDS = 0.0
-        self.WTF_CSRF_ENABLED = False

@@ -146,6 +146,22 @@ class KeyNotActive(DomainError):
     message = "The API key is revoked or expired"
 
 
+class LoginFailed(DomainError):
+    # One answer for an unknown email and a wrong password: the form tells nobody which emails exist.
+    code, http_status, legacy_token = "invalid_credentials", 401, "BAD_KEY"
+    message = "Wrong email or password"
+
+
+class LoginLocked(DomainError):
+    code, http_status, legacy_token = "login_locked", 429, "RATE_LIMITED"
+    message = "Too many failed logins: try again later"
+
+
+class SignupClosed(DomainError):
+    code, http_status, legacy_token = "signup_closed", 403, "BAD_ACTION"
+    message = "Sign-up is closed: ask an operator for an account"
+
+
 class NotFound(DomainError):
     code, http_status, legacy_token = "not_found", 404, "BAD_ACTION"
     message = "Not found"

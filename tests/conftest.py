@@ -156,6 +156,58 @@ def live_url(app, monkeypatch):
     server.server_close()
 
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own browser download is not reachable
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var", "screenshots")
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One Chromium for the browser tests of a run; each test gets a context of its own."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, live_url):
+    """A fresh browser context (no cookies) on the live app, desktop-sized; relative URLs work."""
+    context = chromium.new_context(base_url=live_url, viewport={"width": WIDTHS["desktop"], "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> list[str]:
+    """The page as it is, full length, at desktop (1280) and phone (390) widths, into
+    var/screenshots/ (git-ignored): <name>-desktop.png and <name>-phone.png."""
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    paths = []
+    for label, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 800})
+        path = os.path.join(SCREENSHOTS, f"{name}-{label}.png")
+        page.screenshot(path=path, full_page=True)
+        paths.append(path)
+    page.set_viewport_size({"width": WIDTHS["desktop"], "height": 800})
+    return paths
+
+
+@pytest.fixture
+def shot():
+    return screenshot
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

@@ -10,6 +10,9 @@ class User(BaseModel):
     email = peewee.CharField(max_length=254, unique=True)
     password_hash = peewee.CharField(max_length=255, default="")
     role = peewee.CharField(max_length=16, default="user")
+    # A dashboard session carries the version it was opened at: raising it (a password change)
+    # ends every session opened before.
+    session_version = peewee.IntegerField(default=0)
 
 
 class Wallet(BaseModel):

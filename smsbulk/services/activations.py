@@ -163,6 +163,12 @@ def history_for_owner(
     return _with_messages(query.order_by(Activation.id.desc()).offset(offset).limit(limit))
 
 
+def history_for_owner_latest(user_id: int, limit: int) -> list[tuple[Activation, list[Sms]]]:
+    """The owner's latest activations, newest first."""
+    query = _with_country().where(Activation.user == user_id)
+    return _with_messages(query.order_by(Activation.id.desc()).limit(limit))
+
+
 def _with_country():
     return Activation.select(Activation, Country).join(Country)
 

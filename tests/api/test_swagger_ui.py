@@ -14,27 +14,12 @@ from smsbulk.extensions import db
 from smsbulk.models import ApiKey
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
-def page(live_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        page.goto(f"{live_url}/api/docs")
-        yield page
-        browser.close()
+def page(browser_page):
+    browser_page.goto("/api/docs")
+    return browser_page
 
 
 def authorize(page, key: str) -> None:
