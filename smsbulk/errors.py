@@ -60,6 +60,13 @@ class IdempotencyKeyReused(DomainError):
     message = "This idempotency key was used for a different request"
 
 
+class IdempotencyKeyInUse(DomainError):
+    """A request with the same key is still running: retry in a moment to get its answer."""
+
+    code, http_status, legacy_token = "idempotency_key_in_use", 409, "ORDER_ALREADY_EXISTS"
+    message = "A request with this idempotency key is still in progress"
+
+
 class BadKey(DomainError):
     code, http_status, legacy_token = "invalid_api_key", 401, "BAD_KEY"
     message = "Missing or invalid API key"

@@ -44,6 +44,7 @@ JOB_FUNCS = {
     "webhook_dispatch": "workers.tasks.webhook_dispatch",
     "webhook_deliver": "workers.tasks.webhook_deliver",
     "webhook_replay": "workers.tasks.webhook_replay",
+    "purge_idempotency_keys": "workers.tasks.purge_idempotency_keys",
 }
 
 SERIALIZER = "rq.serializers.JSONSerializer"
@@ -98,6 +99,7 @@ PERIODIC = (
     ("sync_prices", 300),
     ("record_keys_last_used", 60),  # from Redis, where requests note it, to the keys' rows
     ("webhook_sweep", 30),  # webhook work a lost job left behind (services/webhook_delivery.py)
+    ("purge_idempotency_keys", 3600),  # keys older than IDEMPOTENCY_KEY_HOURS (services/idempotency.py)
 )
 
 

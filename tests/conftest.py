@@ -97,6 +97,7 @@ MUTABLE = (
     "webhook",
     "webhook_message",
     "webhook_attempt",
+    "idempotent_request",
 )
 _pg_ready = {"done": False}
 

@@ -14,7 +14,15 @@ from rq import get_current_job
 
 from smsbulk import logs, metrics
 from smsbulk.extensions import db
-from smsbulk.services import fulfilment, key_usage, lifecycle, providers, rental_fulfilment, webhook_delivery
+from smsbulk.services import (
+    fulfilment,
+    idempotency,
+    key_usage,
+    lifecycle,
+    providers,
+    rental_fulfilment,
+    webhook_delivery,
+)
 
 log = logging.getLogger("workers.jobs")
 
@@ -123,3 +131,8 @@ def webhook_replay(webhook_id: int, number: int, after: int, upto: int) -> int:
 @_job("webhook_sweep", quiet=True)
 def webhook_sweep() -> dict:
     return webhook_delivery.sweep()
+
+
+@_job("purge_idempotency_keys", quiet=True)
+def purge_idempotency_keys() -> dict:
+    return idempotency.purge()

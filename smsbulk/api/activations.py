@@ -6,6 +6,7 @@ from ..services.catalog import resolve_country, resolve_service
 from .base import Blueprint, PeeweePage
 from .conditional import ETAG_HEADER, conditional, seen
 from .docs import errors
+from .idempotency import idempotent
 from .schemas import (
     ActivationCreateSchema,
     ActivationQuerySchema,
@@ -31,6 +32,7 @@ def order_from(body: dict) -> activations.Order:
 
 @blp.route("")
 class Activations(MethodView):
+    @idempotent
     @scope("purchase")
     @blp.arguments(ActivationCreateSchema(), example={"serviceCode": "wa", "countryIso": "TR"})  # built once
     @blp.response(201, ActivationSchema)
@@ -100,6 +102,7 @@ class Reactivation(MethodView):
 
 @blp.route("/<activation_id>/reactivate")
 class Reactivate(MethodView):
+    @idempotent
     @scope("purchase")
     @blp.doc(operationId="reactivateActivation")
     @blp.arguments(ReactivateSchema())

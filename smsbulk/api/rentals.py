@@ -10,6 +10,7 @@ from ..services.catalog import resolve_country, resolve_service
 from .base import Blueprint, PeeweePage
 from .conditional import ETAG_HEADER, conditional, seen
 from .docs import errors
+from .idempotency import idempotent
 from .rental_schemas import (
     ExtendSchema,
     ExtensionQuerySchema,
@@ -38,6 +39,7 @@ def order_from(body: dict) -> rentals.RentOrder:
 
 @blp.route("")
 class Rentals(MethodView):
+    @idempotent
     @scope("purchase")
     @blp.doc(operationId="createRental")
     @blp.arguments(RentalCreateSchema())
@@ -90,6 +92,7 @@ class Extension(MethodView):
 
 @blp.route("/<rental_id>/extend")
 class Extend(MethodView):
+    @idempotent
     @scope("purchase")
     @blp.doc(operationId="extendRental")
     @blp.arguments(ExtendSchema())

@@ -9,6 +9,7 @@ from ..models.base import utcnow
 from ..services import activations, reactivations, subject_waits
 from . import params, protocol, protocol_rent
 from .dispatch import action
+from .idempotency import by_order_id
 from .params import Params
 
 # setStatus codes (§3.2) -> the service call and the answer. `-1` is the pre-2019 cancel that
@@ -46,11 +47,13 @@ def with_number(activation: Activation) -> Activation:
 
 
 @action("getNumber", scope="purchase")
+@by_order_id(replay=True)
 def get_number(p: Params, caller: Caller) -> protocol.Answer:
     return protocol.number(with_number(activations.buy_now(caller, order_from(p))))
 
 
 @action("getNumberV2", scope="purchase")
+@by_order_id(replay=False)
 def get_number_v2(p: Params, caller: Caller) -> protocol.Answer:
     return protocol.number_v2(with_number(activations.buy_now(caller, order_from(p), reject_repeat=True)))
 

@@ -1,6 +1,7 @@
 from .activations import Activation, Sms
 from .catalog import Country, Price, Provider, Service
 from .events import Event
+from .idempotency import IdempotentRequest
 from .ledger import LedgerEntry
 from .rentals import Rental, RentalCharge, RentalSms, RentPrice
 from .users import ApiKey, KeyDailyUsage, User, Wallet
@@ -26,6 +27,7 @@ ALL_MODELS = (
     Webhook,
     WebhookMessage,
     WebhookAttempt,
+    IdempotentRequest,
 )
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "ApiKey",
     "Country",
     "Event",
+    "IdempotentRequest",
     "KeyDailyUsage",
     "LedgerEntry",
     "Price",
