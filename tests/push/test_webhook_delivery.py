@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 
 import pytest
+from rq.registry import ScheduledJobRegistry
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from smsbulk.extensions import db
+from smsbulk.extensions import db, get_redis
 from smsbulk.models import Event, WebhookMessage
 from smsbulk.models import Webhook as WebhookRow
 from smsbulk.models.base import utcnow
+from smsbulk.queues import QueueNames, get_queue
 from smsbulk.services import webhook_bodies, webhook_delivery
 from workers.tasks import poll_statuses
 
@@ -150,8 +153,16 @@ def test_the_last_failed_attempt_fails_the_message_and_five_failing_days_disable
     hook = register(client, account, receiver.url, eventTypes=["activation.created"])
     receiver.status = 503
     client.post("/api/v1/activations", json=BUY, headers=account.headers)
-    while retries():
-        pass
+    delays = []  # when each retry was scheduled for, seconds after its failed attempt
+    while scheduled := get_redis().zrange(
+        ScheduledJobRegistry(queue=get_queue(QueueNames.WEBHOOKS)).key, 0, -1, withscores=True
+    ):
+        delays += [at - time.time() for _, at in scheduled]  # RQ keeps whole seconds
+        retries()
+    suggested = [5, 300, 1800, 7200, 18000, 36000, 36000]  # the Standard Webhooks schedule after the first
+    assert len(delays) == len(suggested) and all(
+        want - 2 < got <= want for got, want in zip(delays, suggested, strict=True)
+    )
     with db.connection_context():
         message = WebhookMessage.get()
         WebhookRow.update(failing_since=utcnow() - datetime.timedelta(days=5, minutes=1)).execute()
@@ -174,10 +185,6 @@ def test_the_sweep_sends_what_a_lost_job_left_behind(client, make_user, receiver
     receiver.stop()
     client.post("/api/v1/activations", json=BUY, headers=account.headers)
     receiver.start()
-    from rq.registry import ScheduledJobRegistry
-
-    from smsbulk.queues import QueueNames, get_queue
-
     registry = ScheduledJobRegistry(queue=get_queue(QueueNames.WEBHOOKS))
     for job_id in registry.get_job_ids():
         registry.remove(job_id, delete_job=True)  # the retry is lost (a Redis restart)
