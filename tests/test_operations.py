@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -16,6 +17,7 @@ from playhouse.migrations import Runner
 from loadtests.stack import free_port
 from smsbulk import health
 from smsbulk.cli import MIGRATIONS
+from smsbulk.extensions import db
 from workers.tasks import poll_statuses
 
 PATH = "/stubs/handler_api.php"
@@ -93,18 +95,34 @@ def test_health_and_readiness_answer_without_a_key(client):
     assert ready.status_code == 200 and ready.json == {"status": "ok"}
 
 
-def test_readiness_names_a_missing_sqlite_file(app, client):
+@contextlib.contextmanager
+def database_gone(app):
+    """The database vanishes under the running app: its SQLite file is moved away, or the pool is
+    pointed at a PostgreSQL database that does not exist."""
     url = app.config["DATABASE_URL"]
-    if not url.startswith("sqlite"):
-        pytest.skip("an SQLite file")
-    path = url[len("sqlite:///") :]
-    os.rename(path, path + ".moved")
+    if url.startswith("sqlite"):
+        path = url[len("sqlite:///") :]
+        os.rename(path, path + ".moved")
+        try:
+            yield
+        finally:
+            os.rename(path + ".moved", path)
+        return
+    real = db.obj.database
+    db.obj.close_all()
+    db.obj.database = "smsbulk_no_such_database"
     try:
+        yield
+    finally:
+        db.obj.close_all()
+        db.obj.database = real
+
+
+def test_readiness_names_a_missing_database(app, client):
+    with database_gone(app):
         answer = client.get("/readyz")
         assert answer.status_code == 503 and "does not exist" in answer.json["problems"]["database"]
         assert client.get("/healthz").status_code == 200
-    finally:
-        os.rename(path + ".moved", path)
     assert client.get("/readyz").status_code == 200
 
 

@@ -2,8 +2,8 @@
 loopback. Slow clients, requests Gunicorn itself refuses, logs without keys, metrics that move.
 
 One throwaway stack for the module, on SQLite and an embedded Redis: these tests exercise the
-serving model and the logs, not the database, so the PostgreSQL run of the suite skips them
-(make test runs them once).
+serving model and the logs, not the database: they are marked `sqlite_only`, and the PostgreSQL
+run of .ci/run deselects them (make test runs them once).
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ import pytest
 from loadtests import stack
 from loadtests.checks import http
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="serving tests run once, in make test"
-)
+pytestmark = pytest.mark.sqlite_only  # one stack on SQLite whatever DATABASE_URL says: run once
 LEGACY = "/stubs/handler_api.php"
 METRICS_TOKEN = "metrics-token-for-tests"
 
