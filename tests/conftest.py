@@ -101,6 +101,8 @@ MUTABLE = (
     "webhook_message",
     "webhook_attempt",
     "idempotent_request",
+    "price_override",
+    "wallet_adjustment",
 )
 _pg_ready = {"done": False}
 

@@ -1,4 +1,5 @@
 from .activations import Activation, Sms
+from .admin import PriceOverride, WalletAdjustment
 from .catalog import Country, Price, Provider, Service
 from .events import Event
 from .idempotency import IdempotentRequest
@@ -28,6 +29,8 @@ ALL_MODELS = (
     WebhookMessage,
     WebhookAttempt,
     IdempotentRequest,
+    PriceOverride,
+    WalletAdjustment,
 )
 
 __all__ = [
@@ -40,6 +43,7 @@ __all__ = [
     "KeyDailyUsage",
     "LedgerEntry",
     "Price",
+    "PriceOverride",
     "Provider",
     "RentPrice",
     "Rental",
@@ -49,6 +53,7 @@ __all__ = [
     "Sms",
     "User",
     "Wallet",
+    "WalletAdjustment",
     "Webhook",
     "WebhookAttempt",
     "WebhookMessage",

@@ -35,6 +35,16 @@ RENTAL_REVOKED = "rental.revoked"
 RENTAL_FAILED = "rental.failed"
 RENTAL_WITHDRAWN = "rental.withdrawn"
 RENTAL_REFUNDED = "rental.refunded"
+# What an operator did (services/audit.py), in the operator's own log: the payload names the actor,
+# the action and its target.
+ADMIN_WALLET_ADJUSTED = "admin.wallet_adjusted"
+ADMIN_PROVIDER_ADDED = "admin.provider_added"
+ADMIN_PROVIDER_CHANGED = "admin.provider_changed"
+ADMIN_PROVIDER_ENABLED = "admin.provider_enabled"
+ADMIN_PROVIDER_DISABLED = "admin.provider_disabled"
+ADMIN_PRICES_SYNCED = "admin.prices_synced"
+ADMIN_PRICE_OVERRIDE_SET = "admin.price_override_set"
+ADMIN_PRICE_OVERRIDE_REMOVED = "admin.price_override_removed"
 
 
 class Event(BaseModel):

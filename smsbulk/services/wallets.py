@@ -106,6 +106,15 @@ def take(user_id: int, price: Decimal) -> Wallet:
     return wallet
 
 
+def adjust(user_id: int, amount: Decimal, memo: str) -> LedgerEntry:
+    """An operator's credit (amount > 0) or debit (< 0), a ledger entry of kind `adjustment`.
+
+    Inside the caller's recording(), which holds the account's lock; a debit the balance does not
+    cover raises NoBalance (the compare-and-set of take(): never below 0.00)."""
+    wallet = _give(user_id, amount) if amount > 0 else take(user_id, -amount)
+    return _append(user_id, wallet, "adjustment", amount, None, memo)
+
+
 def record_debit(user_id: int, wallet: Wallet, activation: Activation) -> None:
     """The ledger row (and event) of the price take() took for this activation."""
     _append(user_id, wallet, "purchase", -activation.user_cost, activation, f"activation {activation.id}")
