@@ -32,7 +32,7 @@ class Price(BaseModel):
     country = peewee.ForeignKeyField(Country, on_delete="CASCADE")
     operator = peewee.CharField(max_length=32, default="any")
     cost = MoneyField(places=4)  # what the provider charges us
-    user_price = MoneyField()  # cost x markup, rounded once to cents
+    user_price = MoneyField()  # cost x markup, rounded once to cents; or the route's PriceOverride
     stock = peewee.IntegerField(default=0)
 
     class Meta:

@@ -13,7 +13,7 @@ from peewee import fn
 
 from ..errors import UnknownCountry, UnknownService
 from ..extensions import db
-from ..models import Country, Price, Provider, Service
+from ..models import Country, Price, PriceOverride, Provider, Service
 from ..money import ROUNDING, quantize_cents, to_money
 from . import health
 
@@ -154,13 +154,13 @@ def best_prices(service: Service | None = None, country: Country | None = None):
         query = query.where(Price.service == service)
     if country is not None:
         query = query.where(Price.country == country)
-    failing = _open_circuit_provider_ids()
+    failing = open_circuit_provider_ids()
     if failing:  # shown prices match what a purchase would quote right now
         query = query.where(Provider.id.not_in(failing))
     return query
 
 
-def _open_circuit_provider_ids() -> set[int]:
+def open_circuit_provider_ids() -> set[int]:
     enabled = [p for (p,) in Provider.select(Provider.id).where(Provider.enabled).tuples()]
     return health.open_ids(enabled)
 
@@ -189,14 +189,30 @@ def user_price(cost: Decimal, markup: Decimal) -> Decimal:
     return max(quantize_cents(to_money(cost) * to_money(markup)), Decimal("0.01"))
 
 
+def offer_price(cost: Decimal, markup: Decimal, override: Decimal | None) -> Decimal:
+    """The user price of one offer: the route's override (models/admin.py) where it covers what
+    the offer costs us, else cost x markup. An override never sells at a loss."""
+    if override is not None and override >= cost_units(cost):
+        return override
+    return user_price(cost, markup)
+
+
+def overrides() -> dict[tuple[str, int], Decimal]:
+    """The operators' price overrides, per (service code, country id)."""
+    rows = PriceOverride.select(PriceOverride.service, PriceOverride.country, PriceOverride.price).tuples()
+    return {(service, country): price for service, country, price in rows}
+
+
 @db.atomic()
 def store_quotes(provider: Provider, quotes, markup: Decimal) -> int:
     """Replace a provider's prices and stock with what it just quoted.
 
     Rows for countries or services we do not know are dropped; a (service, country, operator)
-    quoted twice keeps its last quote, so the unique index never fails a sync."""
+    quoted twice keeps its last quote, so the unique index never fails a sync. A route with an
+    operator's override gets it as its user price (offer_price)."""
     known = {c.id for c in Country.select(Country.id)}
     codes = {s.code for s in Service.select(Service.code)}
+    fixed = overrides()
     rows = {
         (q.service, q.country_id, q.operator): {
             "provider": provider.id,
@@ -204,7 +220,7 @@ def store_quotes(provider: Provider, quotes, markup: Decimal) -> int:
             "country": q.country_id,
             "operator": q.operator,
             "cost": cost_units(q.cost),
-            "user_price": user_price(q.cost, markup),
+            "user_price": offer_price(q.cost, markup, fixed.get((q.service, q.country_id))),
             "stock": max(0, q.stock),
         }
         for q in quotes
