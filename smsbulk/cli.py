@@ -105,6 +105,18 @@ def users_create(email: str, balance: str, password: str, admin: bool) -> None:
     click.echo(key.secret)
 
 
+@users_cli.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["user", "admin"]))
+@fail_on_domain_error
+def users_role(email: str, role: str) -> None:
+    """Give an existing account a role: admin opens the dashboard's operator pages to it."""
+    from .services import accounts
+
+    user = accounts.set_role(email, role)
+    click.echo(f"user {user.email} is now {user.role}")
+
+
 @users_cli.command("list")
 @fail_on_domain_error
 def users_list() -> None:

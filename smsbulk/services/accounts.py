@@ -15,6 +15,7 @@ from peewee import fn
 
 from ..errors import BadRequest, NotFound
 from ..models import ApiKey, User, Wallet
+from ..models.users import ROLES
 from . import events, keys, wallets
 
 _hasher = PasswordHasher()
@@ -65,6 +66,16 @@ def user_by_email(email: str) -> User:
     user = User.get_or_none(User.email == email.strip().lower())
     if user is None:
         raise NotFound("no such user", email=email)
+    return user
+
+
+def set_role(email: str, role: str) -> User:
+    """Give an account a role: `admin` opens the operator pages of the dashboard to it."""
+    if role not in ROLES:
+        raise BadRequest(f"role: one of {', '.join(ROLES)}", field="role")
+    user = user_by_email(email)
+    User.update(role=role).where(User.id == user.id).execute()
+    user.role = role
     return user
 
 
