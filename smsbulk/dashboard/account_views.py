@@ -10,7 +10,7 @@ from flask_login import login_user, logout_user
 from ..errors import LoginFailed, LoginLocked, SignupClosed
 from ..services import logins
 from .access import SessionUser, current_user, login_required
-from .blueprint import bp
+from .blueprint import bp, safe_target
 
 
 def _start_session(user) -> None:
@@ -48,14 +48,7 @@ def login():
         page = render_template("dashboard/login.html", email=email, error=error.message, next="")
         return page, error.http_status
     _start_session(user)
-    return redirect(_safe_next(request.form.get("next", "")), code=303)
-
-
-def _safe_next(target: str) -> str:
-    """Back to the dashboard page that asked for the login, never to another site."""
-    if target.startswith("/dashboard") and not target.startswith("//"):
-        return target
-    return url_for("dashboard.overview")
+    return redirect(safe_target(request.form.get("next", ""), "dashboard.overview"), code=303)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -7,7 +7,7 @@ this blueprint only: the REST and legacy APIs authenticate by key and never see 
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from werkzeug.exceptions import HTTPException
@@ -57,6 +57,13 @@ def no_store(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
+
+
+def safe_target(target: str, fallback: str) -> str:
+    """A page of the dashboard to go back to (a login's `next`, a form's `back`), never another site."""
+    if target.startswith("/dashboard") and "\\" not in target:
+        return target
+    return url_for(fallback)
 
 
 @bp.errorhandler(CSRFError)
