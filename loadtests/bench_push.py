@@ -193,7 +193,7 @@ class Injector:
         self.sent = 0
         self.thread = threading.Thread(target=self.run, daemon=True)
 
-    def __call__(self, committed) -> None:  # the listener
+    def __call__(self, committed, touched) -> None:  # the listener
         if self.current is not None and any(event.activation_id == self.current for event in committed):
             with self.board.lock:
                 self.board.committed[self.current] = time.monotonic()

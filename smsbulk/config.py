@@ -23,6 +23,7 @@
 | KEY_CACHE_SECONDS | 5 | a process trusts its read of a key at most this long (bounds a change Redis missed) |
 | KEY_CHANGES_CHECK_SECONDS | 0.5 | a key revoked, rotated or changed is re-read everywhere within this |
 | TRUSTED_PROXIES | 0 | proxies in front of the web that add to X-Forwarded-For (Heroku: 1); IP allowlists trust them |
+| SNAPSHOT_SECONDS | 300 | a status poll's snapshot (services/snapshots.py) is kept this long after its last write |
 | QUOTA_SYNC_SECONDS | 0.1 | a process adds what it admitted to the shared quota counters this often (0: always) |
 | QUOTA_LOCAL_BATCH | 20 | requests of one key a process admits on its own between two syncs |
 | QUOTA_EXACT_MARGIN | 1000 | this close to its quota, a key's every request is checked in Redis |
@@ -95,6 +96,7 @@ class Config:
         self.KEY_CACHE_SECONDS = float(env.get("KEY_CACHE_SECONDS", "5"))
         self.KEY_CHANGES_CHECK_SECONDS = float(env.get("KEY_CHANGES_CHECK_SECONDS", "0.5"))
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+        self.SNAPSHOT_SECONDS = _env_int("SNAPSHOT_SECONDS", 300)
         self.QUOTA_SYNC_SECONDS = float(env.get("QUOTA_SYNC_SECONDS", "0.1"))
         self.QUOTA_LOCAL_BATCH = _env_int("QUOTA_LOCAL_BATCH", 20)
         self.QUOTA_EXACT_MARGIN = _env_int("QUOTA_EXACT_MARGIN", 1000)

@@ -75,7 +75,7 @@ LAST_USED = "keys:last-used"
 def run_script(connection, script: str, keys: list[str], args: list) -> object:
     """One EVALSHA: keys and numbers, not the script. Redis answers NOSCRIPT the first time
     (or after a restart): the script is sent once with EVAL, which also caches it there."""
-    sha = _sha(script)
+    sha = script_sha(script)
     try:
         return connection.evalsha(sha, len(keys), *keys, *args)
     except NoScriptError:
@@ -83,7 +83,7 @@ def run_script(connection, script: str, keys: list[str], args: list) -> object:
 
 
 @functools.cache
-def _sha(script: str) -> str:
+def script_sha(script: str) -> str:
     return hashlib.sha1(script.encode()).hexdigest()
 
 

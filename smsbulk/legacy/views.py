@@ -6,7 +6,7 @@ from ..auth import Caller
 from ..errors import FeatureUnavailable, NoNumbers
 from ..models import Activation
 from ..models.base import utcnow
-from ..services import activations, reactivations, subject_waits
+from ..services import activations, reactivations, snapshots, subject_waits
 from . import params, protocol, protocol_rent
 from .dispatch import action
 from .idempotency import by_order_id
@@ -69,13 +69,12 @@ def set_status(p: Params, caller: Caller) -> protocol.Answer:
 @action("getStatus", scope="read")
 def get_status(p: Params, caller: Caller) -> protocol.Answer:
     """With the `wait` extension, the answer comes when it changes from a STATUS_WAIT_* one."""
-    found = subject_waits.status_when_changed(caller.user_id, params.activation_id(p), params.wait(p), protocol.status)
-    return protocol.status(found)
+    return subject_waits.status_when_changed(caller.user_id, params.activation_id(p), params.wait(p)).legacy_status
 
 
 @action("getStatusV2", scope="read")
 def get_status_v2(p: Params, caller: Caller) -> protocol.Answer:
-    return protocol.status_v2(*activations.with_messages(caller.user_id, params.activation_id(p)))
+    return snapshots.read(caller.user_id, params.activation_id(p), snapshots.LEGACY_FIELDS).legacy_status_v2
 
 
 @action("getFullSms", scope="read")

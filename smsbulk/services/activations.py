@@ -40,11 +40,6 @@ def shown_for_owner(user_id: int, activation_id: str | int) -> Activation:
     return _owned(user_id, activation_id, "shown", lambda: Activation.select(*SHOWN))
 
 
-def status_for_owner(user_id: int, activation_id: str | int) -> Activation:
-    """get_for_owner() reading only the status and the code: all a status poll answers with."""
-    return _owned(user_id, activation_id, "status", lambda: Activation.select(Activation.status, Activation.sms_code))
-
-
 def _owned(user_id: int, activation_id: str | int, what: str, select) -> Activation:
     text = str(activation_id).strip()
     if text.isascii() and text.isdigit() and len(text) <= 10:

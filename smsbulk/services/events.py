@@ -11,8 +11,9 @@ cursor. SQLite has one writer at a time, which orders them already.
 Every writer goes through recording(): it opens the write transaction, takes the locks, collects
 the events, inserts them in one statement at the end, and after the commit hands them to the
 listeners registered with on_commit() (wake-ups of waiters, snapshots): the one place where "these
-events were just committed" is known. A listener's failure is logged, never raised: the change is
-committed and its caller must hear so.
+events were just committed" is known. A change that shows without being an event (a message
+without a code: services/lifecycle.py) is named with touch(), and the listeners hear of it too.
+A listener's failure is logged, never raised: the change is committed and its caller must hear so.
 """
 
 from __future__ import annotations
@@ -63,13 +64,14 @@ class Appended:
     id: int | None = None
 
 
-Listener = Callable[[list[Appended]], None]
+Listener = Callable[[list[Appended], set[int]], None]  # the events, the activations touched
 _listeners: list[Listener] = []
 _local = threading.local()
 
 
 def on_commit(listener: Listener) -> Listener:
-    """Call listener(events) after every commit that appended events (in the committing thread)."""
+    """Call listener(events, touched) after every commit that appended events or touched an
+    activation (in the committing thread)."""
     _listeners.append(listener)
     return listener
 
@@ -80,6 +82,7 @@ class Recording:
     def __init__(self) -> None:
         self.events: list[Appended] = []
         self.locked: set[int] = set()
+        self.touched: set[int] = set()  # activations whose answers changed without an event
 
     def lock(self, user_ids: Iterable[int]) -> None:
         """Take these accounts' locks (PostgreSQL; SQLite's write lock covers them), in ascending
@@ -163,15 +166,15 @@ def recording(*user_ids: int, lock: bool = True) -> Iterator[Recording]:
             current.flush()
     finally:
         _local.recording = None
-    _publish(current.events)
+    _publish(current.events, current.touched)
 
 
-def _publish(committed: list[Appended]) -> None:
-    if not committed:
+def _publish(committed: list[Appended], touched: set[int]) -> None:
+    if not committed and not touched:
         return
     for listener in _listeners:
         try:
-            listener(committed)
+            listener(committed, touched)
         except Exception:  # noqa: BLE001 - the change is committed: its caller must hear so
             log.exception("event listener %r failed", listener)
 
@@ -184,6 +187,15 @@ def add(
     if current is None:
         raise RuntimeError("events are appended only inside events.recording()")
     return current.add(user_id, event_type, payload, activation_id, rental_id)
+
+
+def touch(activation_id: int) -> None:
+    """An activation shows differently, with no event (a message without a code): the listeners
+    hear of it after the commit of the recording() this runs in."""
+    current = getattr(_local, "recording", None)
+    if current is None:
+        raise RuntimeError("an activation is touched only inside events.recording()")
+    current.touched.add(activation_id)
 
 
 def lock_account(user_id: int) -> None:

@@ -12,7 +12,7 @@ from ..models import Activation, Provider, Sms
 from ..models import activations as st
 from ..models.base import utcnow
 from ..providers import base as pb
-from . import health, rental_lifecycle, routing, states
+from . import events, health, rental_lifecycle, routing, states
 from .activations import send_provider_action
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,8 @@ def _record_chunk(messages: dict[int, list[pb.Message]]) -> int:
         ]
         for start in range(0, len(inserted), INSERT_BATCH):
             Sms.insert_many(inserted[start : start + INSERT_BATCH]).on_conflict_ignore().execute()
+        for activation_id in {message["activation"] for message in inserted}:
+            events.touch(activation_id)  # REST shows every message; a codeless one is no event
         _codes_received(batch, rows, fresh)
     dropped = sum(len(by_id) for a, by_id in fresh.items() if a not in rows)
     if dropped:

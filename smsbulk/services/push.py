@@ -1,19 +1,24 @@
-"""What follows a commit that appended events: wake the waiters, and queue the webhook dispatch.
+"""What follows a commit that appended events: write the snapshots, wake the waiters, and queue
+the webhook dispatch.
 
 Registered once with events.on_commit(), the seam where "these events were just committed" is
-known, so no writer of the log has to remember either. Both take one Redis round trip per
-commit, together: a PUBLISH per account for the waiters (services/waits.py) and, in the same
+known, so no writer of the log has to remember any of it. All take one Redis round trip per
+commit, together: the activations' snapshots first (services/snapshots.py: a woken waiter reads
+the new one), a PUBLISH per account for the waiters (services/waits.py) and, in the same
 pipeline, which of these accounts have an enabled webhook endpoint (a Redis set kept by
 services/webhooks.py), so a commit of an account without endpoints reads no database.
-If Redis cannot be reached the commit stands (the listener's failure is logged): waiters see the
-event when their time is up, and the webhook sweep sends it within a minute.
+If Redis cannot be reached the commit stands (the listener's failure is logged): the snapshots
+are cleared with the process's next commit, waiters see the event when their time is up, and
+the webhook sweep sends it within a minute.
 """
 
 from __future__ import annotations
 
+import redis
+
 from ..extensions import get_redis
 from ..queues import enqueue_webhook_dispatch
-from . import events, waits, webhooks
+from . import events, snapshots, waits, webhooks
 
 
 def summarize(committed: list[events.Appended]) -> dict[int, tuple[int, set[str]]]:
@@ -29,14 +34,27 @@ def summarize(committed: list[events.Appended]) -> dict[int, tuple[int, set[str]
 
 
 @events.on_commit
-def after_commit(committed: list[events.Appended]) -> None:
+def after_commit(committed: list[events.Appended], touched: set[int]) -> None:
     accounts = summarize(committed)
     users = list(accounts)
-    with get_redis().pipeline(transaction=False) as pipe:
-        for user_id, (newest, subjects) in accounts.items():
-            pipe.publish(waits.CHANNEL, waits.message_of(user_id, newest, subjects))
-        pipe.smismember(webhooks.ACCOUNTS_KEY, users)
-        has_endpoint = pipe.execute()[-1]
+    connection = get_redis()
+    try:
+        with connection.pipeline(transaction=False) as pipe:
+            written = snapshots.queue_writes(pipe, committed, touched)
+            for user_id, (newest, subjects) in accounts.items():
+                pipe.publish(waits.CHANNEL, waits.message_of(user_id, newest, subjects))
+            if users:
+                pipe.smismember(webhooks.ACCOUNTS_KEY, users)
+            results = pipe.execute(raise_on_error=False)
+    except redis.RedisError:
+        snapshots.lost(committed, touched)
+        raise
+    snapshots.settle(connection, written, results[: len(written)])
+    if not users:
+        return
+    has_endpoint = results[-1]
+    if isinstance(has_endpoint, Exception):
+        raise has_endpoint
     for user_id, flag in zip(users, has_endpoint, strict=True):
         if flag:
             enqueue_webhook_dispatch(user_id, accounts[user_id][0])

@@ -13,42 +13,31 @@ compared is the protocol's reply. Wake-ups come from the subject's own events (s
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from .. import representation
 from ..models import activations as st
 from ..models import rentals as rt
-from . import activations, rentals, waits
+from . import rentals, snapshots, waits
+from .snapshots import Shown
+
+__all__ = ["Shown", "activation_when_changed", "rental_when_changed", "rent_status_when_changed", "status_when_changed"]
 
 WAITING_FOR_SOMETHING = {"a": (st.PENDING, st.WAITING, st.RETRY), "r": (rt.PENDING, *rt.ACTIVE)}
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Shown:
-    """A subject's REST answer: its body and the ETag of that body."""
-
-    id: int
-    status: str
-    body: bytes
-    etag: str
-
-
-def _shown(row, represent) -> Shown:
-    body = json.dumps(represent(row), separators=(",", ":")).encode()
-    return Shown(row.id, row.status, body, hashlib.blake2b(body, digest_size=10).hexdigest())
-
-
 def shown_activation(user_id: int, activation_id: str | int) -> Shown:
-    return _shown(activations.shown_for_owner(user_id, activation_id), representation.activation)
+    """From its snapshot (services/snapshots.py): the database only on a miss."""
+    return snapshots.read(user_id, activation_id, snapshots.REST_FIELDS).shown
 
 
 def shown_rental(user_id: int, rental_id: str | int) -> Shown:
-    return _shown(rentals.with_messages(user_id, rental_id)[0], representation.rental)
+    row = rentals.with_messages(user_id, rental_id)[0]
+    body = json.dumps(representation.rental(row), separators=(",", ":")).encode()
+    return snapshots.shown_of(row.id, row.status, body)
 
 
 def activation_when_changed(user_id: int, activation_id: str | int, seen: str | None, wait: float) -> Shown:
@@ -74,11 +63,12 @@ def _when_changed(user_id: int, kind: str, read: Callable, key: str | int, seen:
     return waits.watch(user_id, f"{kind}{first.id}", lambda: read(first.id), lambda now: now.etag != seen, wait)
 
 
-def status_when_changed(user_id: int, activation_id: int, wait: float, answer: Callable[[T], object]):
-    """getStatus: the activation's status and code, once the protocol's reply `answer(row)`
-    differs from the first read's, if that one waited for something; or when `wait` is up."""
-    read = lambda: activations.status_for_owner(user_id, activation_id)  # noqa: E731
-    return _legacy_when_changed(user_id, "a", activation_id, wait, read, lambda row: row.status, answer)
+def status_when_changed(user_id: int, activation_id: int, wait: float) -> snapshots.Snapshot:
+    """getStatus: the activation's snapshot, once its getStatus reply differs from the first
+    read's, if that one waited for something; or when `wait` is up."""
+    read = lambda: snapshots.read(user_id, activation_id, snapshots.LEGACY_FIELDS)  # noqa: E731
+    answer = lambda found: found.legacy_status  # noqa: E731
+    return _legacy_when_changed(user_id, "a", activation_id, wait, read, lambda found: found.status, answer)
 
 
 def rent_status_when_changed(user_id: int, rental_id: int, wait: float, answer: Callable[[T], object]):
