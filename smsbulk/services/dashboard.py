@@ -230,19 +230,13 @@ def buy_choices(service: str | None, country: str | None) -> BuyChoices:
     countries = list(catalog.countries().order_by(Country.name))
     offers = []
     if service_row is not None or country_row is not None:
-        names = {row.code: row.name for row in services}
-        rows = catalog.best_prices(service_row, country_row).join_from(Price, Service)
-        for row in rows.select_extend(Country.name.alias("country_name")).dicts().limit(500):
+        service_names = {row.code: row.name for row in services}
+        country_names = {row.id: row.name for row in countries}
+        for row in catalog.best_prices(service_row, country_row).dicts().limit(500):
             offers.append(
-                Offer(
-                    row["service"],
-                    names.get(row["service"], row["service"]),
-                    row["country_iso"],
-                    row["country_name"],
-                    row["operator"],
-                    row["price"],
-                    int(row["stock"]),
-                )  # fmt: skip
+                Offer(row["service"], service_names.get(row["service"], row["service"]), row["country_iso"],
+                      country_names.get(row["country"], row["country_iso"]), row["operator"], row["price"],
+                      int(row["stock"]))  # fmt: skip
             )
     return BuyChoices(
         services,
