@@ -93,9 +93,13 @@ def create_key():
 def _show_secret(key, done: str):
     """The secret is on this answer and nowhere else: not in a redirect, the session or a log."""
     page = render_template(
-        "dashboard/keys.html", keys=service.key_list(current_user.id), scopes=SCOPES, secret=key.secret, shown=key,
+        "dashboard/keys.html",
+        keys=service.key_list(current_user.id),
+        scopes=SCOPES,
+        secret=key.secret,
+        shown=key,
         done=done,
-    )  # fmt: skip
+    )
     return page, 201 if done == "created" else 200
 
 
@@ -169,9 +173,12 @@ def buy_page():
 def buy():
     form = request.form
     activation = service.buy(
-        current_user.id, form.get("service", ""), form.get("country", ""), form.get("operator", "any"),
+        current_user.id,
+        form.get("service", ""),
+        form.get("country", ""),
+        form.get("operator", "any"),
         form.get("max_price", ""),
-    )  # fmt: skip
+    )
     number = activation.phone_number or "(the number is on its way)"
     flash(f"Bought {number} for {activation.user_cost} USD: the code appears below when it arrives.", "success")
     return redirect(url_for("dashboard.activations_page"), code=303)
@@ -184,9 +191,11 @@ def buy():
 @login_required
 def webhooks_page():
     return render_template(
-        "dashboard/webhooks.html", hooks=service.webhook_list(current_user.id), types=webhooks.known_event_types(),
+        "dashboard/webhooks.html",
+        hooks=service.webhook_list(current_user.id),
+        types=webhooks.known_event_types(),
         secret=None,
-    )  # fmt: skip
+    )
 
 
 @bp.route("/webhooks", methods=["POST"])
@@ -194,9 +203,12 @@ def webhooks_page():
 def create_webhook():
     hook, secret = webhooks.create(current_user.id, request.form.get("url", "").strip(), request.form.getlist("types"))
     page = render_template(
-        "dashboard/webhooks.html", hooks=service.webhook_list(current_user.id), types=webhooks.known_event_types(),
-        secret=secret, shown=hook,
-    )  # fmt: skip
+        "dashboard/webhooks.html",
+        hooks=service.webhook_list(current_user.id),
+        types=webhooks.known_event_types(),
+        secret=secret,
+        shown=hook,
+    )
     return page, 201
 
 

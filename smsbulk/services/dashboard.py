@@ -110,8 +110,9 @@ def ledger_csv(user_id: int, kind: str | None = None) -> str:
         if memo[:1] in ("=", "+", "-", "@"):  # a spreadsheet would run it as a formula
             memo = "'" + memo
         when = entry.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        writer.writerow([entry.id, when, entry.kind, f"{entry.amount:f}", f"{entry.balance_after:f}",
-                         entry.public_id or "", memo])  # fmt: skip
+        writer.writerow(
+            [entry.id, when, entry.kind, f"{entry.amount:f}", f"{entry.balance_after:f}", entry.public_id or "", memo]
+        )
     return out.getvalue()
 
 
@@ -234,9 +235,15 @@ def buy_choices(service: str | None, country: str | None) -> BuyChoices:
         country_names = {row.id: row.name for row in countries}
         for row in catalog.best_prices(service_row, country_row).dicts().limit(500):
             offers.append(
-                Offer(row["service"], service_names.get(row["service"], row["service"]), row["country_iso"],
-                      country_names.get(row["country"], row["country_iso"]), row["operator"], row["price"],
-                      int(row["stock"]))  # fmt: skip
+                Offer(
+                    row["service"],
+                    service_names.get(row["service"], row["service"]),
+                    row["country_iso"],
+                    country_names.get(row["country"], row["country_iso"]),
+                    row["operator"],
+                    row["price"],
+                    int(row["stock"]),
+                )
             )
     return BuyChoices(
         services,

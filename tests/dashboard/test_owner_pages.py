@@ -35,8 +35,16 @@ def buy_rest(client, key: str, service: str = "wa", country: str = "TR") -> dict
 
 
 def test_every_page_renders_for_a_new_account(client, owner):
-    for path in ("/dashboard/", "/dashboard/ledger", "/dashboard/keys", "/dashboard/activations", "/dashboard/buy",
-                 "/dashboard/webhooks", "/dashboard/docs", "/dashboard/account"):  # fmt: skip
+    for path in (
+        "/dashboard/",
+        "/dashboard/ledger",
+        "/dashboard/keys",
+        "/dashboard/activations",
+        "/dashboard/buy",
+        "/dashboard/webhooks",
+        "/dashboard/docs",
+        "/dashboard/account",
+    ):
         answer = client.get(path)
         assert answer.status_code == 200, path
         assert answer.headers["Cache-Control"] == "no-store"
@@ -52,7 +60,7 @@ def test_a_key_is_created_its_secret_shown_once_and_it_works(client, owner):
             "max_purchases_per_day": "3",
             "max_spend_per_day": "1.50",
             "scopes": ["read", "purchase"],
-        },  # fmt: skip
+        },
     )
     assert answer.status_code == 201
     page = answer.get_data(as_text=True)
@@ -107,8 +115,9 @@ def test_another_accounts_key_cannot_be_revoked(client, owner):
 def test_buy_in_the_dashboard_then_cancel_refunds(client, owner):
     page = client.get("/dashboard/buy?service=wa&country=TR").get_data(as_text=True)
     assert 'name="max_price"' in page and "Turkey" in page
-    answer = post(client, "/dashboard/buy", {"service": "wa", "country": "TR", "max_price": "5.00"},
-                  token_from="/dashboard/buy")  # fmt: skip
+    answer = post(
+        client, "/dashboard/buy", {"service": "wa", "country": "TR", "max_price": "5.00"}, token_from="/dashboard/buy"
+    )
     assert answer.status_code == 303
     listing = client.get("/dashboard/activations").get_data(as_text=True)
     public_id = listing.split('data-activation="')[1].split('"')[0]
