@@ -86,22 +86,25 @@ def read_stats(path: str) -> dict[str, dict]:
         return {row["Name"]: row for row in csv.DictReader(handle)}
 
 
-def summary(stats: dict[str, dict], rss: list[float]) -> tuple[list[str], bool]:
+def summary(stats: dict[str, dict], rss: list[float], wait: int = 0) -> tuple[list[str], bool]:
+    """The run's figures and whether it met its targets. Long polls (`wait`) are held until the
+    code comes or the wait is up, by design: the poll latency target applies to polling only."""
     total = stats["Aggregated"]
     failures = int(total["Failure Count"])
     polls = [(name, stats[name]) for name in POLLS if name in stats]
     worst_p99 = max((float(row["99%"]) for _, row in polls), default=0.0)
+    target = f"held up to {wait} s by design, no target" if wait else "target < 100 ms"
     lines = [
         f"requests: {int(total['Request Count']):,}, failures: {failures}, {float(total['Requests/s']):,.0f} req/s",
         *(
             f"  {name}: {int(row['Request Count']):,} polls, median {row['50%']} ms, p99 {row['99%']} ms"
             for name, row in polls
         ),
-        f"p99 of polls: {worst_p99:.0f} ms (target < 100 ms)",
+        f"p99 of polls: {worst_p99:.0f} ms ({target})",
         "status requests per activation: " + per_activation(stats),
         "web workers RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss) + " (target <= 120 MB each)",
     ]
-    ok = failures == 0 and worst_p99 < 100 and all(mb <= 120 for mb in rss)
+    ok = failures == 0 and (wait or worst_p99 < 100) and all(mb <= 120 for mb in rss)
     return lines, ok
 
 
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         with app.app_context():
             pending = wait_for_purchases()
             accounts, problems = check_ledger()
-    lines, ok = summary(read_stats(os.path.join(RESULTS, "loadtest_stats.csv")), rss)
+    lines, ok = summary(read_stats(os.path.join(RESULTS, "loadtest_stats.csv")), rss, args.wait)
     lines.append(f"ledger: {'exact' if not problems else 'WRONG'} for {accounts} accounts; {pending} still PENDING")
     lines.extend(f"  {problem}" for problem in problems[:20])
     lines.append("CPU during the run (cores): " + ", ".join(f"{name} {used:.2f}" for name, used in cores.items()))
