@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, redirect, url_for
 
-from . import access, account_views, owner_views  # noqa: F401 - their routes attach to bp
+from . import access, account_views, admin_views, owner_views  # noqa: F401 - their routes attach to bp
 from .blueprint import bp
 
 __all__ = ["bp", "register"]

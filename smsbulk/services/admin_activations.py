@@ -10,12 +10,14 @@ from ..models import Activation, Provider, User
 from ..models import activations as st
 from . import catalog, pages
 
+STATUSES = st.STATUSES
+
 
 def listing(
     status: str = "", service: str = "", country: str = "", email: str = "", provider: str = "", page: int = 1
 ) -> pages.Page:
     query = (
-        Activation.select(Activation, User.email, Provider.name)
+        Activation.select(Activation, User.id, User.email, Provider.id, Provider.name)
         .join(User)
         .switch(Activation)
         .join(Provider, join_type=JOIN.LEFT_OUTER, on=(Activation.provider == Provider.id))

@@ -43,6 +43,7 @@ class Account:
     keys: list[ApiKey]
     entries: list[LedgerEntry]
     activations: list[Activation]
+    form_token: str  # for the adjustment form shown with it (see adjust)
 
 
 def new_token() -> str:
@@ -102,7 +103,8 @@ def account(user_id: object) -> Account:
     entries = wallets.transactions(user).limit(RECENT)
     recent = Activation.select().where(Activation.user == user).order_by(Activation.id.desc()).limit(RECENT)
     keys = ApiKey.select().where(ApiKey.user == user).order_by(ApiKey.id.desc())
-    return Account(user, wallets.balance_of(user), wallets.ledger_sum(user), list(keys), list(entries), list(recent))
+    balance, total = wallets.balance_of(user), wallets.ledger_sum(user)
+    return Account(user, balance, total, list(keys), list(entries), list(recent), new_token())
 
 
 def adjust(operator: audit.Operator, user_id: object, amount: object, reason: object, token: object) -> Adjusted:

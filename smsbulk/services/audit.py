@@ -7,6 +7,7 @@ is recorded as "changed", never as its value.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from ..errors import Forbidden
@@ -45,9 +46,25 @@ def record(operator: Operator, event_type: str, target: str, **details: object) 
     events.add(operator.user_id, event_type, payload)
 
 
-def recent(limit: int = 50) -> list[Event]:
+@dataclass(frozen=True)
+class Action:
+    """One audited action, as the console lists it."""
+
+    at: datetime.datetime
+    actor: str
+    action: str
+    target: str
+    details: dict
+
+
+def recent(limit: int = 50) -> list[Action]:
     """The latest admin actions of every operator, newest first. Read through the operators'
     accounts, so it is an index range scan per operator, never a scan of the whole log."""
     admins = User.select(User.id).where(User.role == ROLE)
-    query = Event.select(Event, User.email).join(User).where((Event.user.in_(admins)) & Event.type.startswith(PREFIX))
-    return list(query.order_by(Event.id.desc()).limit(max(1, min(limit, 500))))
+    query = Event.select().where((Event.user.in_(admins)) & Event.type.startswith(PREFIX))
+    found = []
+    for event in query.order_by(Event.id.desc()).limit(max(1, min(limit, 500))):
+        payload = events.payload_of(event)
+        details = {k: v for k, v in payload.items() if k not in ("actor", "actor_id", "action", "target")}
+        found.append(Action(event.created_at, payload["actor"], payload["action"], payload["target"], details))
+    return found

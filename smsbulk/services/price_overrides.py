@@ -37,6 +37,17 @@ class Route:
     override: Decimal | None
 
 
+@dataclass(frozen=True)
+class Prices:
+    routes: pages.Page
+    overrides: list[PriceOverride]
+
+
+def prices(service: str = "", country: str = "", page: int = 1) -> Prices:
+    """The operator's prices page: the routes (filtered, a page of them) and every override."""
+    return Prices(routes(service, country, page), overridden())
+
+
 def routes(service: str = "", country: str = "", page: int = 1) -> pages.Page:
     """Routes with numbers in stock at enabled providers whose circuit is closed (what a purchase
     would be quoted), filtered by service code and country; every override is marked on its row."""

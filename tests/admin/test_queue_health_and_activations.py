@@ -64,6 +64,7 @@ def test_every_accounts_activations_newest_first_with_filters(app, client, make_
         every = admin_activations.listing()
         assert [row.public_id for row in every.rows] == [b["id"], a["id"]]
         assert every.rows[0].user.email == second.user.email and every.rows[0].provider.name == "simulator"
+        assert every.rows[0].user_id == second.user.id and every.rows[0].provider_id is not None
         assert [r.public_id for r in admin_activations.listing(status="canceled").rows] == [a["id"]]
         assert [r.public_id for r in admin_activations.listing(service="tg").rows] == [b["id"]]
         assert [r.public_id for r in admin_activations.listing(country="TR").rows] == [a["id"]]

@@ -5,7 +5,6 @@ import pytest
 from smsbulk.errors import BadRequest, Forbidden, IdempotencyKeyReused, NoBalance, NotFound
 from smsbulk.extensions import db
 from smsbulk.models import Event, LedgerEntry, User, WalletAdjustment
-from smsbulk.models import events as ev
 from smsbulk.services import admin_users, audit, events
 from tests.factories import assert_ledger_exact, balance, race
 
@@ -161,5 +160,6 @@ def test_the_audit_trail_lists_what_every_operator_did_newest_first(app, operato
         admin_users.adjust(operator, account.user.id, "1.00", "first", admin_users.new_token())
         admin_users.adjust(operator, account.user.id, "-1.00", "second", admin_users.new_token())
         trail = audit.recent()
-    assert [events.payload_of(e)["reason"] for e in trail] == ["second", "first"]
-    assert all(e.type == ev.ADMIN_WALLET_ADJUSTED and e.user.email == operator.email for e in trail)
+    assert [action.details["reason"] for action in trail] == ["second", "first"]
+    assert all(action.action == "wallet_adjusted" and action.actor == operator.email for action in trail)
+    assert trail[0].target == f"user {account.user.email}" and trail[0].details["amount"] == "-1.00"
