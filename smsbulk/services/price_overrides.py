@@ -146,16 +146,7 @@ def set_override(operator: audit.Operator, service: object, country: object, pri
                 PriceOverride.updated_at: utcnow(),
             },
         ).execute()
-        repriced = _reprice(found_service.code, found_country.id, amount)
-        audit.record(
-            operator,
-            ev.ADMIN_PRICE_OVERRIDE_SET,
-            f"route {found_service.code}/{found_country.iso2}",
-            service=found_service.code,
-            country=found_country.id,
-            price=amount,
-            offers=repriced,
-        )
+        _repriced(operator, ev.ADMIN_PRICE_OVERRIDE_SET, found_service, found_country, amount)
     return PriceOverride.get(route)
 
 
@@ -166,15 +157,18 @@ def remove_override(operator: audit.Operator, service: object, country: object) 
     with events.recording(operator.user_id):
         if not PriceOverride.delete().where(route).execute():
             raise NotFound("This route has no override", service=found_service.code, country=found_country.id)
-        repriced = _reprice(found_service.code, found_country.id, None)
-        audit.record(
-            operator,
-            ev.ADMIN_PRICE_OVERRIDE_REMOVED,
-            f"route {found_service.code}/{found_country.iso2}",
-            service=found_service.code,
-            country=found_country.id,
-            offers=repriced,
-        )
+        return _repriced(operator, ev.ADMIN_PRICE_OVERRIDE_REMOVED, found_service, found_country, None)
+
+
+def _repriced(
+    operator: audit.Operator, event_type: str, service: Service, country: Country, override: Decimal | None
+) -> int:
+    """Reprice the route's offers for its new override (None: no override) and audit the change;
+    how many offers the route has."""
+    repriced = _reprice(service.code, country.id, override)
+    price = {"price": override} if override is not None else {}
+    target = f"route {service.code}/{country.iso2}"
+    audit.record(operator, event_type, target, service=service.code, country=country.id, **price, offers=repriced)
     return repriced
 
 

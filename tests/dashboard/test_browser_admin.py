@@ -52,6 +52,9 @@ def test_flow_7_an_admin_credits_the_user_and_the_users_balance_page_shows_it(ap
     assert again.ok and "already submitted" in again.text()
     buyer.reload()
     assert buyer.locator("#balance").inner_text().startswith("7.25")
+    buyer.goto("/dashboard/ledger")
+    row = buyer.locator("#ledger tbody tr").first.inner_text()
+    assert "adjustment" in row and "7.25" in row and "welcome credit" in row
     shot(ops, "admin-user")
     with db.connection_context():
         user = accounts.user_by_email("buyer@example.com")
