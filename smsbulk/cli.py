@@ -142,13 +142,18 @@ def wallet_credit(email: str, amount: str) -> None:
     click.echo(f"balance of {email}: {balance} USD")
 
 
+DEMO_PASSWORD = "smsbulk-demo"  # a local demo's dashboard login, printed by `make run`
+
+
 def demo_account(email: str = "demo@smsbulk.local", balance: str = "10.00") -> tuple[str, str]:
-    """Create (or reuse) the demo account; revoke its previous demo key and make a fresh one."""
+    """Create (or reuse) the demo account; revoke its previous demo key and make a fresh one.
+    Its dashboard password is DEMO_PASSWORD, set again on each run."""
     from .models import ApiKey, User
     from .services import accounts, keys
 
     with db.connection_context():
-        user = User.get_or_none(User.email == email) or accounts.create_user(email, "demo", parse_amount(balance))
+        user = User.get_or_none(User.email == email) or accounts.create_user(email, "", parse_amount(balance))
+        accounts.set_password(user.id, DEMO_PASSWORD)
         owner = keys.Actor(user.id)
         for old in ApiKey.select().where(ApiKey.user == user, ApiKey.name == "demo", ApiKey.revoked_at.is_null()):
             keys.revoke(owner, old.public_id)  # secrets are shown once: each run makes a fresh one
@@ -164,6 +169,7 @@ def demo(email: str, balance: str) -> None:
     email, raw = demo_account(email, balance)
     click.echo(f"Demo account: {email}")
     click.echo(f"API key: {raw}")
+    click.echo(f"Dashboard login: {email} / {DEMO_PASSWORD}")
 
 
 def _provider_command(func):

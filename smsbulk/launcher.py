@@ -1,9 +1,10 @@
 """`make run`: the whole service on embedded defaults, in one command, kept running.
 
-Migrates and seeds, prints a demo API key, starts the embedded Redis (when REDIS_URL is unset:
-smsbulk/embedded_redis.py), then runs the Procfile's web, worker, webhooks and cron processes and watches
-them: a process that dies is started again (after 1 s, doubling up to 30 s while it keeps dying
-within a minute), and the others go on serving. The embedded Redis is watched the same way.
+Migrates and seeds, prints a demo API key and the dashboard's URL with the demo login, starts
+the embedded Redis (when REDIS_URL is unset: smsbulk/embedded_redis.py), then runs the Procfile's
+web, worker, webhooks and cron processes and watches them: a process that dies is started again
+(after 1 s, doubling up to 30 s while it keeps dying within a minute), and the others go on
+serving. The embedded Redis is watched the same way.
 Ctrl-C or SIGTERM (to the launcher or its process group) stops every process it started, each
 by its process group (SIGTERM, then SIGKILL after 20 s), and the embedded Redis last, with a save.
 Webhooks may go to a receiver on this machine (WEBHOOK_ALLOW_PRIVATE=1 unless set otherwise).
@@ -33,7 +34,7 @@ def procfile() -> dict[str, str]:
 
 def prepare() -> None:
     from . import create_app
-    from .cli import demo_account, upgrade
+    from .cli import DEMO_PASSWORD, demo_account, upgrade
 
     app = create_app()
     with app.app_context():
@@ -41,6 +42,9 @@ def prepare() -> None:
         email, raw_key = demo_account()
     print(f"Demo account: {email} with 10.00 USD", flush=True)
     print(f"API key: {raw_key}", flush=True)
+    print(
+        f"Dashboard: http://127.0.0.1:{os.environ['PORT']}/dashboard/  log in as {email} / {DEMO_PASSWORD}", flush=True
+    )
 
 
 @dataclass

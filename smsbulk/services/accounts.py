@@ -41,6 +41,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def set_password(user_id: int, password: str) -> None:
+    """The CLI's (and the demo's) way to set a password: sessions open at the old one go on."""
+    User.update(password_hash=hash_password(password)).where(User.id == user_id).execute()
+
+
 def check_password(user: User, password: str) -> bool:
     """Whether the password is the user's; an account without a password (made by the CLI or
     for the tests without one) matches none."""
