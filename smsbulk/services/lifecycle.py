@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 
-from ..compiled import compiled_tuples
+from ..compiled import compiled_insert_many, compiled_rows, compiled_tuples, padded
 from ..models import Activation, Provider, Sms
 from ..models import activations as st
 from ..models.base import utcnow
@@ -113,15 +113,9 @@ def record_batch(messages: dict[int, list[pb.Message]]) -> int:
     return total
 
 
-def _padded(ids: list[int]) -> list[int]:
-    """A 500-id IN costs Peewee more to build than the database to run: statements are compiled
-    for id lists padded to a power of two (a repeated id changes nothing), so a handful of shapes."""
-    return ids + ids[-1:] * (2 ** (len(ids) - 1).bit_length() - len(ids))
-
-
 def _fresh(messages: dict[int, list[pb.Message]]) -> dict[int, dict[str, pb.Message]]:
     """The messages not recorded yet, per activation."""
-    ids = _padded(list(messages))
+    ids = padded(list(messages))
     seen = set(
         compiled_tuples(
             f"seen-messages-{len(ids)}",
@@ -141,7 +135,7 @@ def _record_chunk(messages: dict[int, list[pb.Message]]) -> int:
     fresh = _fresh(messages)
     if not fresh:
         return 0
-    ids = _padded(list(fresh))
+    ids = padded(list(fresh))
     owners = dict(
         compiled_tuples(
             f"owners-{len(ids)}",
@@ -160,8 +154,7 @@ def _record_chunk(messages: dict[int, list[pb.Message]]) -> int:
             if a in rows
             for m in by_id.values()
         ]
-        for start in range(0, len(inserted), INSERT_BATCH):
-            Sms.insert_many(inserted[start : start + INSERT_BATCH]).on_conflict_ignore().execute()
+        compiled_insert_many("insert-messages", Sms, inserted, INSERT_BATCH)
         for activation_id in {message["activation"] for message in inserted}:
             events.touch(activation_id)  # REST shows every message; a codeless one is no event
         _codes_received(batch, rows, fresh)
@@ -181,10 +174,15 @@ def _codes_received(batch, rows: dict[int, Activation], fresh: dict[int, dict[st
     if not coded:
         return
     shown = defaultdict(list)
-    for sms in (
-        Sms.select(Sms.activation, Sms.text, Sms.code, Sms.received_at)
-        .where(Sms.activation.in_(list(coded)))
-        .order_by(Sms.id)
+    ids = padded(list(coded))
+    for sms in compiled_rows(
+        f"shown-messages-{len(ids)}",
+        lambda: (
+            Sms.select(Sms.activation, Sms.text, Sms.code, Sms.received_at)
+            .where(Sms.activation.in_(ids))
+            .order_by(Sms.id)
+        ),
+        *ids,
     ):
         shown[sms.activation_id].append(sms)
     for activation_id, row in coded.items():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from ..compiled import compiled_executemany, compiled_rows
+from ..compiled import compiled_executemany, compiled_rows, padded
 from ..models.base import utcnow
 from . import events
 
@@ -102,8 +102,12 @@ class Batch:
 
     def read(self, row_ids: list[int]) -> dict[int, peewee.Model]:
         """The rows, as the machine's columns show them (call it after the locks: see batch())."""
-        model = self.machine.model
-        rows = model.select(*self.machine.columns).where(model.id.in_(row_ids))
+        model, ids = self.machine.model, padded(list(row_ids))
+        rows = compiled_rows(
+            f"batch-read-{model.__name__}-{len(ids)}",
+            lambda: model.select(*self.machine.columns).where(model.id.in_(ids)),
+            *ids,
+        )
         return {row.id: row for row in rows}
 
     def move(self, row: peewee.Model, target: str, changes: dict | None = None) -> bool:
