@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from copy import deepcopy
 from functools import wraps
@@ -10,7 +13,7 @@ import marshmallow as ma
 from flask import current_app, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
-from flask_smorest import Page
+from flask_smorest import Page, abort
 from flask_smorest.pagination import PaginationParameters
 from flask_smorest.utils import unpack_tuple_response
 from marshmallow import fields
@@ -25,9 +28,18 @@ MAX_JSON_DEPTH = 32  # a request body nested deeper than this is refused (the de
 MAX_PAGE = 10_000  # 100 items a page: a million rows; a larger page would overflow OFFSET
 PAGE_SIZE, MAX_PAGE_SIZE = 10, 100
 PAGINATION_HEADER = {
-    "description": "Pagination metadata, as a JSON object in a string",
-    "schema": {"type": "string", "example": '{"total": 42, "total_pages": 5, "page": 1, "next_page": 2}'},
+    "description": (
+        "Pagination metadata, as a JSON object in a string. By page number: total, total_pages, page, "
+        "next_page, and next_cursor to read on by cursor. By cursor: page_size and next_cursor "
+        "(null on the last page)"
+    ),
+    "schema": {
+        "type": "string",
+        "example": '{"total": 42, "total_pages": 5, "page": 1, "next_page": 2, "next_cursor": "YWN0aXZhdGlvbjo0Mg"}',
+    },
 }
+MAX_CURSOR_LENGTH = 64
+MAX_CURSOR_ID = 2**62  # a cursor naming a larger id is not one we made (and would overflow BIGINT)
 
 
 def snake(name: str) -> str:
@@ -90,18 +102,63 @@ def _depth(document) -> int:
     return deepest
 
 
+def encode_cursor(kind: str, row_id: int) -> str:
+    """An opaque cursor: the listing's kind and the last id shown, base64url without padding."""
+    return base64.urlsafe_b64encode(f"{kind}:{row_id}".encode()).rstrip(b"=").decode()
+
+
+class Cursor(fields.String):
+    """An opaque cursor given back as it came: (kind, last id shown), or None for `cursor=` (the
+    first page, without the COUNT a page number costs)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text == "":
+            return None
+        if len(text) > MAX_CURSOR_LENGTH:
+            raise ma.ValidationError(f"Longer than {MAX_CURSOR_LENGTH} characters: not a cursor")
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
+            kind, _, number = raw.partition(":")
+            if not kind.isalpha() or not number.isdigit() or int(number) > MAX_CURSOR_ID:
+                raise ValueError(raw)
+        except (ValueError, binascii.Error) as exc:  # UnicodeDecodeError is a ValueError
+            raise ma.ValidationError("Not a valid cursor: pass next_cursor of X-Pagination as it came") from exc
+        return kind, int(number)
+
+
 class PageParameters(ma.Schema):
-    """smorest's pagination parameters, with the page number bounded."""
+    """smorest's pagination parameters, with the page number bounded, and an opaque cursor."""
 
     class Meta:
         unknown = ma.EXCLUDE
 
     page = fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=PAGE_SIZE, validate=ma.validate.Range(min=1, max=MAX_PAGE_SIZE))
+    cursor = Cursor(
+        metadata={
+            "maxLength": MAX_CURSOR_LENGTH,
+            "description": (
+                "Read by cursor instead of page number: next_cursor of the last answer's X-Pagination, "
+                "or empty for the first page. Every page then costs the same, however deep; no total "
+                "is counted. Not together with `page`."
+            ),
+            "example": "YWN0aXZhdGlvbjo0Mg",
+        },
+    )
+
+    @ma.pre_load
+    def one_way(self, data, **kwargs):
+        if "cursor" in data and "page" in data:
+            raise ma.ValidationError("Give page or cursor, not both", "cursor")
+        return data
 
     @ma.post_load
     def make_paginator(self, data, **kwargs):
-        return PaginationParameters(**data)
+        params = PaginationParameters(data["page"], data["page_size"])
+        params.by_cursor = "cursor" in data
+        params.cursor = data.get("cursor")
+        return params
 
 
 _PAGE_PARAMETERS = PageParameters()
@@ -131,15 +188,23 @@ class Blueprint(SmorestBlueprint):
         return _documentation_only(super().alt_response(status_code, **kwargs))
 
     def paginate(self, pager: type[Page]):
-        """smorest's post-pagination, with bounded page numbers (PageParameters)."""
+        """smorest's post-pagination, with bounded page numbers (PageParameters), or by cursor
+        (keyset): the view returns a Peewee query ordered by id, newest first."""
 
         def decorator(func):
             @wraps(func)
             def wrapper(*args, **kwargs):
                 params = self.PAGINATION_ARGUMENTS_PARSER.parse(_PAGE_PARAMETERS, request, location="query")
                 result, status, headers = unpack_tuple_response(current_app.ensure_sync(func)(*args, **kwargs))
-                result = pager(result, page_params=params).items
-                result, headers = self._set_pagination_metadata(params, result, headers)
+                if params.by_cursor:
+                    result, metadata = keyset_page(result, params.cursor, params.page_size)
+                else:
+                    result = pager(result, page_params=params).items
+                    metadata = self._make_pagination_metadata(params.page, params.page_size, params.item_count)
+                    if len(result) == params.page_size and params.page * params.page_size < params.item_count:
+                        metadata["next_cursor"] = encode_cursor(cursor_kind(result[-1]), result[-1].id)
+                headers = dict(headers or {})
+                headers[self.PAGINATION_HEADER_NAME] = json.dumps(metadata)
                 return result, status, headers
 
             wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
@@ -176,6 +241,26 @@ class Api(SmorestApi):
         headers.pop("Content-Type", None)
         headers.update(data.get("headers") or {})
         return payload, error.code, headers
+
+
+def cursor_kind(row) -> str:
+    return type(row)._meta.table_name.replace("_", "")
+
+
+def keyset_page(query, cursor: tuple[str, int] | None, size: int) -> tuple[list, dict]:
+    """The page after the cursor of a query ordered by id, newest first: WHERE id < last shown,
+    LIMIT size + 1 (the one more tells whether a next page exists). An index on (owner, id)
+    makes page 1,000 cost what page 1 costs."""
+    model = query.model
+    kind = model._meta.table_name.replace("_", "")
+    if cursor is not None:
+        if cursor[0] != kind:
+            abort(422, errors={"query": {"cursor": [f"Not a cursor of this list (it reads {kind} rows)"]}})
+        query = query.where(model.id < cursor[1])
+    rows = list(query.limit(size + 1))
+    shown = rows[:size]
+    more = len(rows) > size
+    return shown, {"page_size": size, "next_cursor": encode_cursor(kind, shown[-1].id) if more else None}
 
 
 class PeeweePage(Page):

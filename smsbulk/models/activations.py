@@ -38,7 +38,7 @@ TRANSITIONS = {
 class Activation(BaseModel):
     # The integer primary key is the legacy id (below 2^31); public_id is the opaque REST id.
     public_id = peewee.CharField(max_length=32, unique=True)
-    user = peewee.ForeignKeyField(User, backref="activations", on_delete="CASCADE")
+    user = peewee.ForeignKeyField(User, backref="activations", on_delete="CASCADE", index=False)  # (user, id) below
     api_key = peewee.ForeignKeyField(ApiKey, null=True, on_delete="SET NULL")
     service = peewee.ForeignKeyField(Service)
     country = peewee.ForeignKeyField(Country)
@@ -71,7 +71,10 @@ class Activation(BaseModel):
     class Meta:
         indexes = (
             (("user", "idempotency_key"), True),
-            (("user", "status"), False),
+            # An account's activations newest first, all or of one status, a page at a time by
+            # cursor (WHERE id < last shown): an index range scan however deep the page.
+            (("user", "id"), False),
+            (("user", "status", "id"), False),
             (("provider", "status"), False),
             (("status", "expires_at"), False),  # the poll cycle, expiry and recovery
             (("provider", "provider_ref"), True),  # one upstream number, one activation
@@ -85,7 +88,8 @@ Activation.add_index(Activation.index(Activation.provider_action).where(Activati
 
 
 class Sms(BaseModel):
-    activation = peewee.ForeignKeyField(Activation, backref="messages", on_delete="CASCADE")
+    # Found by the unique (activation, provider_message_id) index below: no index of its own.
+    activation = peewee.ForeignKeyField(Activation, backref="messages", on_delete="CASCADE", index=False)
     provider_message_id = peewee.CharField(max_length=64)
     text = peewee.TextField()
     code = peewee.CharField(max_length=32, null=True)

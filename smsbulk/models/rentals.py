@@ -68,7 +68,7 @@ TRANSITIONS = {
 class Rental(BaseModel):
     # The integer primary key is the legacy id (below 2^31); public_id is the opaque REST id.
     public_id = peewee.CharField(max_length=32, unique=True)
-    user = peewee.ForeignKeyField(User, backref="rentals", on_delete="CASCADE")
+    user = peewee.ForeignKeyField(User, backref="rentals", on_delete="CASCADE", index=False)  # (user, id) below
     api_key = peewee.ForeignKeyField(ApiKey, null=True, on_delete="SET NULL")
     service = peewee.ForeignKeyField(Service)  # `full`: every service's SMS
     country = peewee.ForeignKeyField(Country)
@@ -95,7 +95,8 @@ class Rental(BaseModel):
     class Meta:
         indexes = (
             (("user", "idempotency_key"), True),
-            (("user", "status"), False),
+            (("user", "id"), False),  # an account's rentals newest first, by page or by cursor
+            (("user", "status", "id"), False),
             (("status", "ends_at"), False),  # the poll cycle, expiry and recovery
             (("provider", "provider_ref"), True),  # one upstream number, one rental
         )
