@@ -24,7 +24,7 @@ it, and writes months of history as the service itself would have left it:
 The rows are generated in one pass into tab-separated files (a fixed seed: the same database
 every time), loaded with COPY while the big tables' secondary indexes are dropped and foreign
 keys not checked (session_replication_role = replica), then the indexes are built again and the
-tables analysed. Each phase is timed. Finally the ledger and the references are checked in SQL.
+tables vacuumed and analysed. Each phase is timed. Finally the ledger and the references are checked in SQL.
 """
 
 from __future__ import annotations
@@ -365,11 +365,16 @@ def load(connection, folder: str, balances: dict[int, int], users: int, timings:
                 f'SELECT setval(pg_get_serial_sequence(\'"{table}"\', %s), (SELECT max(id) FROM "{table}"))', (column,)
             )
         cursor.execute("SET session_replication_role = DEFAULT")
-        started = time.perf_counter()
-        cursor.execute("ANALYZE")
-        timings["analyze"] = time.perf_counter() - started
-        timings["load"] = time.perf_counter() - began
     connection.commit()
+    # What autovacuum would have done to months-old tables: the visibility map (index-only scans,
+    # a COUNT from the index alone) and the planner's statistics.
+    started = time.perf_counter()
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    connection.autocommit = False
+    timings["vacuum analyze"] = time.perf_counter() - started
+    timings["load"] = time.perf_counter() - began
 
 
 CHECKS = {

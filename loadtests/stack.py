@@ -204,15 +204,17 @@ def migrate(env: dict[str, str]) -> None:
 
 
 @contextmanager
-def prepared(overrides: dict[str, str] | None = None, keep: bool = False) -> Iterator[Stack]:
-    """A migrated database and a clean Redis, no processes yet; everything removed afterwards."""
+def prepared(overrides: dict[str, str] | None = None, keep: bool = False, reset: bool = True) -> Iterator[Stack]:
+    """A migrated database and a clean Redis, no processes yet; everything removed afterwards.
+    reset=False keeps the PostgreSQL database's rows (the large one of seed_large.py): only
+    migrations not applied yet run."""
     workdir = tempfile.mkdtemp(prefix="smsbulk-stack-")
     port = free_port()
     stack = Stack(workdir, _base_env(workdir, port, overrides or {}), port)
     check_reset_allowed(stack.env.get("DATABASE_URL"), stack.env.get("REDIS_URL"))
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        if not stack.env["DATABASE_URL"].startswith("sqlite"):
+        if reset and not stack.env["DATABASE_URL"].startswith("sqlite"):
             reset_postgres(stack.env["DATABASE_URL"])
         _start_redis(stack)
         migrate(stack.env)

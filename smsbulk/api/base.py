@@ -17,6 +17,7 @@ from flask_smorest import Page, abort
 from flask_smorest.pagination import PaginationParameters
 from flask_smorest.utils import unpack_tuple_response
 from marshmallow import fields
+from peewee import fn
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
@@ -272,4 +273,7 @@ class PeeweePage(Page):
 
     @property
     def item_count(self):
-        return self.collection.count()
+        """The total, counted on the listed table alone: a join that only adds columns (the
+        ledger's activation ids) would be counted through too (0.2 s for 190,000 entries)."""
+        query = self.collection
+        return query.model.select(fn.COUNT(query.model.id)).where(query._where).scalar()

@@ -75,6 +75,7 @@ class Activation(BaseModel):
             # cursor (WHERE id < last shown): an index range scan however deep the page.
             (("user", "id"), False),
             (("user", "status", "id"), False),
+            (("user", "created_at", "id"), False),  # legacy getHistory: a time window, newest first
             (("provider", "status"), False),
             (("status", "expires_at"), False),  # the poll cycle, expiry and recovery
             (("provider", "provider_ref"), True),  # one upstream number, one activation
@@ -85,6 +86,17 @@ Activation.add_index(
     Activation.index(Activation.attempt_started_at).where(Activation.attempt_started_at.is_null(False))
 )
 Activation.add_index(Activation.index(Activation.provider_action).where(Activation.provider_action.is_null(False)))
+# The open activations (a tenth of the table at most) by their end of life, for the expiry pass:
+# with (status, expires_at) the planner, seeing most rows long expired, read every open one.
+Activation.add_index(
+    Activation.index(Activation.expires_at, name="activation_open_expires_at").where(Activation.status.in_(OPEN))
+)
+# An account's open activations (legacy getActiveActivations), oldest first: a few among many.
+Activation.add_index(
+    Activation.index(Activation.user, Activation.id, name="activation_open_user_id_id").where(
+        Activation.status.in_(OPEN)
+    )
+)
 
 
 class Sms(BaseModel):

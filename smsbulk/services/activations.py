@@ -152,10 +152,16 @@ def history_for_owner(
     user_id: int, since: datetime.datetime, until: datetime.datetime, offset: int = 0, limit: int = 50
 ) -> list[tuple[Activation, list[Sms]]]:
     """The owner's activations bought in [since, until), newest first."""
+    return _with_messages(history_query(user_id, since, until).offset(offset).limit(limit))
+
+
+def history_query(user_id: int, since: datetime.datetime, until: datetime.datetime):
+    """A range of the (user, created_at, id) index, read backwards from the window's end, however
+    far back the window lies (ordered by id, a window months back walked every newer row first)."""
     query = _with_country().where(
         (Activation.user == user_id) & (Activation.created_at >= since) & (Activation.created_at < until)
     )
-    return _with_messages(query.order_by(Activation.id.desc()).offset(offset).limit(limit))
+    return query.order_by(Activation.created_at.desc(), Activation.id.desc())
 
 
 def history_for_owner_latest(user_id: int, limit: int) -> list[tuple[Activation, list[Sms]]]:

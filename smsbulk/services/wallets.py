@@ -183,4 +183,15 @@ def ledger_sum(user: User) -> Decimal:
 
 
 def transactions(user: User):
-    return LedgerEntry.select().join(Wallet).where(Wallet.user == user).order_by(LedgerEntry.id.desc())
+    """The wallet's entries newest first, each with its activation's public id (one query a page).
+
+    The wallet's id is read first: given as a value, the planner walks the (wallet, id) index
+    backwards and stops after the page; through a join it guessed a few rows per wallet and
+    sorted all 190,000 of a large account's (0.2-0.4 s a page)."""
+    wallet_id = Wallet.select(Wallet.id).where(Wallet.user == user).scalar()
+    return (
+        LedgerEntry.select(LedgerEntry, Activation.id, Activation.public_id)
+        .join(Activation, peewee.JOIN.LEFT_OUTER)
+        .where(LedgerEntry.wallet == wallet_id)
+        .order_by(LedgerEntry.id.desc())
+    )
