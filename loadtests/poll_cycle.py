@@ -10,6 +10,7 @@ context; the rows are deleted afterwards so the rest of the bench starts clean.
 from __future__ import annotations
 
 import datetime
+import json
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -107,3 +108,93 @@ def poll_cycle(count: int = 10_000) -> PollFigures:
             quiet_seconds = time.perf_counter() - began
         _cleanup(user.id, ids)
     return PollFigures(len(ids), first_seconds, first, quiet_seconds, calls_first, setup)
+
+
+@dataclass
+class LargeFigures:
+    open_activations: int
+    coded: int  # codes due this cycle
+    cycle_seconds: float  # a cycle that finds `coded` new codes among them
+    cycle_cpu: float  # of this process (the poller and the in-process simulator)
+    cycle_counts: dict
+    quiet_seconds: float  # the next one: nothing new
+    upstream_calls: int
+    register_seconds: float
+
+
+def register_open(simulator, coded: int, now: float) -> int:
+    """Tell the simulator about the open activations of the database (seed_large.py's), as an
+    upstream knows the numbers it sold: each RECEIVED one with the message it holds, `coded`
+    WAITING ones with a code due now, the others with theirs an hour away. One pipeline."""
+    rows = Activation.select(
+        Activation.provider_ref, Activation.status, Activation.service, Activation.country, Activation.phone_number
+    ).where(Activation.status.in_(st.OPEN) & Activation.provider.is_null(False))
+    pipe = simulator.redis.pipeline(transaction=False)
+    count = due = 0
+    for ref, status, service, country, phone in rows.tuples().iterator():
+        waiting = status == st.WAITING
+        asked = now + 3600 if waiting and due >= coded else now - simulator.sms_delay - 1
+        due += waiting and asked < now
+        state = {"phone": phone, "service": service, "country": country, "state": "WAITING", "sent": [asked]}
+        pipe.set(simulator._key(ref), json.dumps(state), ex=3600)
+        count += 1
+        if count % 5000 == 0:
+            pipe.execute()
+    pipe.execute()
+    return count
+
+
+def large_cycle(coded: int = 1000) -> LargeFigures:
+    """lifecycle.poll_once() over every open activation of the database, `coded` of them getting
+    a code this cycle (the steady state: a cycle every POLL_INTERVAL_SECONDS, a few codes each),
+    then once more with nothing new. Changes what a poller would: `coded` activations get their
+    SMS, its event and RECEIVED."""
+    with db.connection_context():
+        provider = Provider.get(Provider.name == "simulator")
+        counting = routing.adapter_for(provider).adapter
+        began = time.perf_counter()
+        count = register_open(counting, coded, time.time())
+        registered = time.perf_counter() - began
+        with CountingAdapter(counting) as counter:
+            began, cpu = time.perf_counter(), time.process_time()
+            first = lifecycle.poll_once()
+            cycle, cpu = time.perf_counter() - began, time.process_time() - cpu
+            calls = counter.calls
+            began = time.perf_counter()
+            lifecycle.poll_once()
+            quiet = time.perf_counter() - began
+    return LargeFigures(count, coded, cycle, cpu, first, quiet, calls, registered)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m loadtests.poll_cycle --large: large_cycle() on DATABASE_URL (not reset)."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description="A poll cycle over every open activation of the large database")
+    parser.add_argument("--coded", type=int, default=1000, help="codes due this cycle")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("DATABASE_URL must name the large PostgreSQL database (loadtests/seed_large.py)")
+    from smsbulk import create_app
+
+    app = create_app({"SIMULATOR_SMS_DELAY_SECONDS": 0})
+    with app.app_context():
+        interval = float(app.config["POLL_INTERVAL_SECONDS"])
+        for _ in range(args.rounds):
+            f = large_cycle(args.coded)
+            print(
+                f"poll_once over {f.open_activations:,} open activations, {f.coded:,} codes due: "
+                f"{f.cycle_seconds:.2f} s, {f.cycle_cpu:.2f} s CPU here "
+                f"({f.cycle_counts.get('messages', 0):,} codes recorded, "
+                f"{100 * f.cycle_seconds / interval:.0f} % of the {interval:g} s interval); "
+                f"nothing new: {f.quiet_seconds:.2f} s; {f.upstream_calls} upstream call(s); "
+                f"simulator told in {f.register_seconds:.1f} s",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

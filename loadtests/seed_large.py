@@ -50,6 +50,9 @@ FORCED_DEPOSIT = 1_000  # cents: what an account pays in when its balance cannot
 EXTRA_DEPOSIT = 500  # cents: the other deposits
 WHALE_SHARE = 0.10
 BIG_TABLES = ("activation", "sms", "ledger_entry", "event")
+# Upstream refs as the simulator makes them (digits), far above the ones it sells in a bench:
+# the simulator draws a number's codes from its ref's place in the sequence, cheaply.
+REF_BASE = 10**12
 
 # Status codes of the plan.
 COMPLETED, CANCELED, EXPIRED, WAITING, RECEIVED = range(5)
@@ -267,7 +270,7 @@ def generate(plan: Plan, provider_id: int, skip_events: int, folder: str) -> tup
         if code is not None:
             text = f"Your {service.upper()} verification code is {code}. Do not share it."
             received = bought + 3
-            out.row("sms", stamp(received), legacy_id, f"seed-{legacy_id}-0", text, code, stamp(received))
+            out.row("sms", stamp(received), legacy_id, f"{REF_BASE + legacy_id}-0", text, code, stamp(received))
             sms = [{"text": text, "code": code, "receivedAt": iso(received)}]
             event(user, legacy_id, "activation.sms_received", show("RECEIVED", code, sms), received)
         if status in FINAL_EVENT:
@@ -290,7 +293,7 @@ def generate(plan: Plan, provider_id: int, skip_events: int, folder: str) -> tup
             price,
             None,
             provider_id,
-            f"seed-{legacy_id}",
+            REF_BASE + legacy_id,
             price * 80,  # the provider's cost, 4 places: the price less the markup
             phone,
             code,

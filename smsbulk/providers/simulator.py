@@ -93,13 +93,18 @@ def mobile_number(iso2: str) -> str:
     return f"{head}{random.randrange(10**digits):0{digits}d}"
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _code(ref: str, n: int) -> str:
     """The n-th code sent to a number, the same on every poll, drawn from the ref's place in its
     sequence (the sequence starts at a multiple of 1000) so a run's codes do not depend on the
-    clock. Seeding a Random costs more than the rest of answering a poll for it, and every open
-    number is polled every cycle."""
-    seed = 100001 + int(ref) % 1000 if ref.isdigit() else ref
+    clock."""
+    return _drawn(100001 + int(ref) % 1000 if ref.isdigit() else ref, n)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _drawn(seed: int | str, n: int) -> str:
+    """Seeding a Random costs more than the rest of answering a poll for a number, and every open
+    number is polled every cycle: cached by seed (a thousand of them), not by ref (one per number,
+    more than the cache holds with 100,000 open)."""
     return str(random.Random(f"{seed}:{n}").randrange(100000, 1000000))
 
 
