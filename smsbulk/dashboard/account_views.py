@@ -46,7 +46,8 @@ def login():
         user = logins.log_in(email, password, request.remote_addr or "")
     except (LoginFailed, LoginLocked) as error:
         page = render_template("dashboard/login.html", email=email, error=error.message, next="")
-        return page, error.http_status
+        retry = {"Retry-After": str(error.details["retryAfter"])} if "retryAfter" in error.details else {}
+        return page, error.http_status, retry
     _start_session(user)
     return redirect(safe_target(request.form.get("next", ""), "dashboard.overview"), code=303)
 

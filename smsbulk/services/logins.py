@@ -61,7 +61,8 @@ def log_in(email: str, password: str, address: str) -> User:
     failures = redis.mget(account_key, address_key)
     account_failures, address_failures = (int(n or 0) for n in failures)
     if account_failures >= config["LOGIN_MAX_FAILURES"] or address_failures >= config["LOGIN_MAX_FAILURES_PER_IP"]:
-        raise LoginLocked(retryAfter=max(redis.ttl(account_key), redis.ttl(address_key), 1))
+        wait = max(redis.ttl(account_key), redis.ttl(address_key), 1)
+        raise LoginLocked(f"Too many failed logins: try again in {-(-wait // 60)} min", retryAfter=wait)
     user = User.get_or_none(User.email == email.strip().lower()) if len(email) <= 254 else None
     if user is not None and accounts.check_password(user, password[:MAX_PASSWORD]):
         redis.delete(account_key)

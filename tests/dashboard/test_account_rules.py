@@ -33,7 +33,8 @@ def test_an_account_locks_after_the_configured_failures_even_for_the_right_passw
     for _ in range(3):
         assert log_in(client, "Target@example.com", "guess").status_code == 401
     locked = log_in(client, "target@example.com", PASSWORD)
-    assert locked.status_code == 429 and "Too many failed logins" in _error_of(locked)
+    assert locked.status_code == 429 and _error_of(locked) == "Too many failed logins: try again in 1 min"
+    assert 0 < int(locked.headers["Retry-After"]) <= 60
     assert client.get("/dashboard/").status_code == 302
     # Another account from the same address is not locked by them.
     account("other@example.com")
