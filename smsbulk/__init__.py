@@ -39,6 +39,10 @@ def create_app(config: Mapping | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.session_interface = CookieSessions()
+    if app.config["FAST_POLLS"]:
+        from .polls import StatusPolls
+
+        app.wsgi_app = StatusPolls(app, app.wsgi_app)  # inside ProxyFix: it sees the client's address
     _trust_proxies(app)
 
     from . import api as rest

@@ -152,6 +152,15 @@ class KeyCache:
                 self._entries[key_hash] = (now + ttl, caller)
         return caller
 
+    def cached(self, key_hash: str, connection, check_every: float) -> Caller | None:
+        """The key's caller if this process holds a live read of it (the feed read as get()
+        does); None otherwise, without reading the database."""
+        now = time.monotonic()
+        if now - self._checked_at >= check_every:
+            self._read_feed(connection, now, check_every)
+        hit = self._entries.get(key_hash)
+        return hit[1] if hit is not None and hit[0] > now else None
+
     def _read_feed(self, connection, now: float, check_every: float) -> None:
         with self._lock:
             if now - self._checked_at < check_every:
@@ -247,6 +256,18 @@ def authenticate(
     caller = _cache.get(hash_key(raw_key), cache_seconds, connection, check_every)
     if caller is None or (caller.restricted and not caller.admits(address, time.time())):
         raise BadKey()
+    return caller
+
+
+def cached_caller(raw_key: str | None, address: str | None, connection, check_every: float) -> Caller | None:
+    """authenticate() from this process's cache only: the caller if the key is known, live and
+    admits the address; None when that takes the database or the answer is a refusal."""
+    raw_key = (raw_key or "").strip()
+    if len(raw_key) != KEY_LENGTH or not raw_key.isalnum() or not raw_key.isascii():
+        return None
+    caller = _cache.cached(hash_key(raw_key), connection, check_every)
+    if caller is None or (caller.restricted and not caller.admits(address, time.time())):
+        return None
     return caller
 
 

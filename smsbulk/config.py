@@ -23,6 +23,8 @@
 | KEY_CACHE_SECONDS | 5 | a process trusts its read of a key at most this long (bounds a change Redis missed) |
 | KEY_CHANGES_CHECK_SECONDS | 0.5 | a key revoked, rotated or changed is re-read everywhere within this |
 | TRUSTED_PROXIES | 0 | proxies in front of the web that add to X-Forwarded-For (Heroku: 1); IP allowlists trust them |
+| FAST_POLLS | 1 | status polls with a cached key and a snapshot are answered before Flask (smsbulk/polls.py) |
+| LOCAL_SNAPSHOT_SECONDS | 10 | a web process keeps a snapshot it served at most this long (dropped on a change) |
 | SNAPSHOT_SECONDS | 300 | a status poll's snapshot (services/snapshots.py) is kept this long after its last write |
 | QUOTA_SYNC_SECONDS | 0.1 | a process adds what it admitted to the shared quota counters this often (0: always) |
 | QUOTA_LOCAL_BATCH | 20 | requests of one key a process admits on its own between two syncs |
@@ -97,6 +99,8 @@ class Config:
         self.KEY_CHANGES_CHECK_SECONDS = float(env.get("KEY_CHANGES_CHECK_SECONDS", "0.5"))
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
         self.SNAPSHOT_SECONDS = _env_int("SNAPSHOT_SECONDS", 300)
+        self.FAST_POLLS = env.get("FAST_POLLS", "1") == "1"
+        self.LOCAL_SNAPSHOT_SECONDS = float(env.get("LOCAL_SNAPSHOT_SECONDS", "10"))
         self.QUOTA_SYNC_SECONDS = float(env.get("QUOTA_SYNC_SECONDS", "0.1"))
         self.QUOTA_LOCAL_BATCH = _env_int("QUOTA_LOCAL_BATCH", 20)
         self.QUOTA_EXACT_MARGIN = _env_int("QUOTA_EXACT_MARGIN", 1000)

@@ -60,16 +60,23 @@ def begin():
 
 
 def _check_size(environ: dict) -> None:
-    config = current_app.config
-    target = environ.get("RAW_URI") or (environ.get("PATH_INFO", "") + "?" + environ.get("QUERY_STRING", ""))
-    if len(target) > config["MAX_URL_LENGTH"]:
-        raise UriTooLong(limit=config["MAX_URL_LENGTH"])
-    header_bytes = sum(len(name) + len(value) for name, value in environ.items() if name.startswith("HTTP_"))
-    if header_bytes > config["MAX_HEADER_BYTES"]:
-        raise HeadersTooLarge(limit=config["MAX_HEADER_BYTES"])
-    limit = config["MAX_CONTENT_LENGTH"]
+    refusal = oversized(environ, current_app.config)
+    if refusal is not None:
+        raise refusal
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
     if limit and (request.content_length or 0) > limit:
         raise PayloadTooLarge(limit=limit)
+
+
+def oversized(environ: dict, config) -> UriTooLong | HeadersTooLarge | None:
+    """The refusal of a URL or headers over the app's limits, if they are."""
+    target = environ.get("RAW_URI") or (environ.get("PATH_INFO", "") + "?" + environ.get("QUERY_STRING", ""))
+    if len(target) > config["MAX_URL_LENGTH"]:
+        return UriTooLong(limit=config["MAX_URL_LENGTH"])
+    header_bytes = sum(len(name) + len(value) for name, value in environ.items() if name.startswith("HTTP_"))
+    if header_bytes > config["MAX_HEADER_BYTES"]:
+        return HeadersTooLarge(limit=config["MAX_HEADER_BYTES"])
+    return None
 
 
 def _options() -> Response:

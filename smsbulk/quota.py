@@ -244,8 +244,15 @@ os.register_at_fork(after_in_child=_counters.after_fork)
 atexit.register(_counters.flush_at_exit)
 
 
-def count_request(connection, caller) -> Usage:
-    """Count one request against its key's quota today; raise QuotaExceeded when it is used up."""
+REFUSED = "smsbulk.quota_refused"  # the WSGI environ's note of a refusal counted already (smsbulk/polls.py)
+
+
+def count_request(connection, caller, environ: dict | None = None) -> Usage:
+    """Count one request against its key's quota today; raise QuotaExceeded when it is used up
+    (a request the status polls' path counted and the quota refused is not counted twice)."""
+    refused = environ.get(REFUSED) if environ is not None else None
+    if refused is not None:
+        raise refused
     day = quota_day()
     policy = Policy.from_config(current_app.config)
     answer = _counters.count(connection, counter_key(caller.key_id, day), caller.daily_quota, day, policy)

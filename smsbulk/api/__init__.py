@@ -23,15 +23,20 @@ BLUEPRINTS = (
 )
 
 
-def key_from_request() -> str | None:
-    """x-api-key (recommended), Authorization: Bearer, or the api_key query parameter."""
-    header = request.headers.get("x-api-key")
+def key_from_headers(environ: dict) -> str | None:
+    """x-api-key (recommended) or Authorization: Bearer."""
+    header = environ.get("HTTP_X_API_KEY")
     if header:
         return header
-    authorization = request.headers.get("Authorization", "")
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
     if authorization[:7].lower() == "bearer ":
         return authorization[7:]
-    return request.args.get("api_key")
+    return None
+
+
+def key_from_request() -> str | None:
+    """x-api-key (recommended), Authorization: Bearer, or the api_key query parameter."""
+    return key_from_headers(request.environ) or request.args.get("api_key")
 
 
 def authenticate_and_count() -> None:
@@ -40,7 +45,7 @@ def authenticate_and_count() -> None:
     connection = get_redis()
     caller = auth.authenticate_request(key_from_request(), connection)
     g.caller = caller
-    g.usage = quota.count_request(connection, caller)
+    g.usage = quota.count_request(connection, caller, request.environ)
     g.user = User(id=caller.user_id)  # a reference for queries, loaded lazily if ever needed
     scopes.check(caller)
 

@@ -44,11 +44,11 @@ def render_http_error(error) -> Response:
     return render_legacy_error(for_http_status(error.code or 400, error.description))
 
 
-def key_from_request(params: Params) -> str | None:
+def key_from_request(params: Params, environ: dict) -> str | None:
     """The protocol's api_key parameter; the x-api-key and Bearer headers of REST also work."""
-    authorization = request.headers.get("Authorization", "")
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
     bearer = authorization[7:] if authorization[:7].lower() == "bearer " else None
-    return params.get("api_key") or request.headers.get("x-api-key") or bearer
+    return params.get("api_key") or environ.get("HTTP_X_API_KEY") or bearer
 
 
 @bp.before_request
@@ -56,8 +56,8 @@ def authenticate_and_count() -> None:
     """The same key check and daily quota as REST: every authenticated call counts."""
     g.legacy_params = Params.from_request(request)
     connection = get_redis()
-    g.caller = auth.authenticate_request(key_from_request(g.legacy_params), connection)
-    g.usage = quota.count_request(connection, g.caller)
+    g.caller = auth.authenticate_request(key_from_request(g.legacy_params, request.environ), connection)
+    g.usage = quota.count_request(connection, g.caller, request.environ)
 
 
 # PHP's $_REQUEST does not care about the method: neither do the clients, so none gets a 405.

@@ -57,8 +57,12 @@ class Params:
 
     @classmethod
     def from_request(cls, request) -> Params:
+        return cls.from_pairs(_pairs(request))
+
+    @classmethod
+    def from_pairs(cls, pairs) -> Params:
         values: dict[str, str] = {}
-        for name, value in _pairs(request):
+        for name, value in pairs:
             name, value = name.strip(), value.strip()
             # A control character (a NUL cannot even reach PostgreSQL) makes a value as good as absent.
             if name and value.lower() not in ABSENT and not _CONTROL.search(value) and not _CONTROL.search(name):

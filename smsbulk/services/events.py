@@ -64,7 +64,7 @@ class Appended:
     id: int | None = None
 
 
-Listener = Callable[[list[Appended], set[int]], None]  # the events, the activations touched
+Listener = Callable[[list[Appended], dict[int, int]], None]  # the events; activations touched -> owner
 _listeners: list[Listener] = []
 _local = threading.local()
 
@@ -82,7 +82,7 @@ class Recording:
     def __init__(self) -> None:
         self.events: list[Appended] = []
         self.locked: set[int] = set()
-        self.touched: set[int] = set()  # activations whose answers changed without an event
+        self.touched: dict[int, int] = {}  # activation -> owner: its answers changed without an event
 
     def lock(self, user_ids: Iterable[int]) -> None:
         """Take these accounts' locks (PostgreSQL; SQLite's write lock covers them), in ascending
@@ -169,7 +169,7 @@ def recording(*user_ids: int, lock: bool = True) -> Iterator[Recording]:
     _publish(current.events, current.touched)
 
 
-def _publish(committed: list[Appended], touched: set[int]) -> None:
+def _publish(committed: list[Appended], touched: dict[int, int]) -> None:
     if not committed and not touched:
         return
     for listener in _listeners:
@@ -189,13 +189,13 @@ def add(
     return current.add(user_id, event_type, payload, activation_id, rental_id)
 
 
-def touch(activation_id: int) -> None:
+def touch(activation_id: int, user_id: int) -> None:
     """An activation shows differently, with no event (a message without a code): the listeners
     hear of it after the commit of the recording() this runs in."""
     current = getattr(_local, "recording", None)
     if current is None:
         raise RuntimeError("an activation is touched only inside events.recording()")
-    current.touched.add(activation_id)
+    current.touched[activation_id] = user_id
 
 
 def lock_account(user_id: int) -> None:

@@ -156,7 +156,7 @@ def _record_chunk(messages: dict[int, list[pb.Message]]) -> int:
         ]
         compiled_insert_many("insert-messages", Sms, inserted, INSERT_BATCH)
         for activation_id in {message["activation"] for message in inserted}:
-            events.touch(activation_id)  # REST shows every message; a codeless one is no event
+            events.touch(activation_id, rows[activation_id].user_id)  # REST shows every message: no event
         _codes_received(batch, rows, fresh)
     dropped = sum(len(by_id) for a, by_id in fresh.items() if a not in rows)
     if dropped:

@@ -21,9 +21,12 @@ from ..queues import enqueue_webhook_dispatch
 from . import events, snapshots, waits, webhooks
 
 
-def summarize(committed: list[events.Appended]) -> dict[int, tuple[int, set[str]]]:
-    """Per account: its newest event id, and the subjects (`a<activation>`, `r<rental>`) touched."""
-    accounts: dict[int, tuple[int, set[str]]] = {}
+def summarize(committed: list[events.Appended], touched: dict[int, int]) -> dict[int, tuple[int, set[str]]]:
+    """Per account: its newest event id (0: none), and the subjects (`a<activation>`, `r<rental>`)
+    its events were about or that changed without one."""
+    accounts: dict[int, tuple[int, set[str]]] = {user_id: (0, set()) for user_id in set(touched.values())}
+    for activation_id, user_id in touched.items():
+        accounts[user_id][1].add(f"a{activation_id}")
     for event in committed:
         newest, subjects = accounts.get(event.user_id, (0, set()))
         for prefix, subject in (("a", event.activation_id), ("r", getattr(event, "rental_id", None))):
@@ -34,9 +37,9 @@ def summarize(committed: list[events.Appended]) -> dict[int, tuple[int, set[str]
 
 
 @events.on_commit
-def after_commit(committed: list[events.Appended], touched: set[int]) -> None:
-    accounts = summarize(committed)
-    users = list(accounts)
+def after_commit(committed: list[events.Appended], touched: dict[int, int]) -> None:
+    accounts = summarize(committed, touched)
+    users = [user_id for user_id, (newest, _) in accounts.items() if newest]  # those with new events
     connection = get_redis()
     try:
         with connection.pipeline(transaction=False) as pipe:

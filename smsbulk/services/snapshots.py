@@ -27,6 +27,8 @@ import datetime
 import hashlib
 import json
 import logging
+import os
+import time
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -38,7 +40,7 @@ from ..extensions import get_redis
 from ..legacy import protocol
 from ..models import events as types
 from ..quota import run_script, script_sha
-from . import events
+from . import events, waits
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ SHOWING = frozenset(
 ANSWERS = ("u", "s", "e", "b", "g", "h", "j")
 REST_FIELDS = ("u", "s", "e", "b", "n")
 LEGACY_FIELDS = ("u", "s", "g", "h", "j", "n")
+FIELDS = ANSWERS  # all of them (smsbulk/polls.py)
 
 # KEYS[1] the hash; ARGV: version, seconds to keep, then field, value pairs. A write older than
 # the one held is dropped.
@@ -168,7 +171,7 @@ def _seconds() -> int:
 _owed: set[int] = set()  # activations whose write was lost with Redis: cleared at the next commit
 
 
-def queue_writes(pipe, committed: list[events.Appended], touched: set[int]) -> list[int]:
+def queue_writes(pipe, committed: list[events.Appended], touched: dict[int, int]) -> list[int]:
     """Add to a pipeline the writes of a commit: each activation's newest shown state, and a
     clear for those changed without an event. The activation ids written, in pipeline order."""
     newest: dict[int, events.Appended] = {}
@@ -200,16 +203,69 @@ def settle(connection, written: list[int], results: list) -> None:
             raise result
 
 
-def lost(committed: list[events.Appended], touched: set[int]) -> None:
+def lost(committed: list[events.Appended], touched: dict[int, int]) -> None:
     """A commit's writes did not reach Redis: owe them as clears (until then SNAPSHOT_SECONDS bounds it)."""
     _owed.update(event.activation_id for event in committed if event.activation_id is not None)
     _owed.update(touched)
+
+
+# This process's copies ----------------------------------------------------------------------
+
+
+class Copies:
+    """Snapshots this web process served lately, so a poll of the same activation needs no round
+    trip at all: each copy is dropped when the event channel (services/waits.py, to which every
+    commit's listener publishes the activations it changed) names its activation, and all are
+    dropped, and none kept, while the subscription is down. A copy is kept only if no message
+    came while it was read, so one read before a change cannot outlive the change's message.
+    LOCAL_SNAPSHOT_SECONDS bounds a copy's life should a message be lost with its publisher's
+    Redis connection (the snapshot in Redis then waits for SNAPSHOT_SECONDS too)."""
+
+    MAX = 100_000
+
+    def __init__(self) -> None:
+        self.entries: dict[int, tuple[float, list]] = {}
+        self.generation = 0  # grows with every message and every change of the subscription
+        self.live = False
+
+    def get(self, activation_id: int) -> list | None:
+        hit = self.entries.get(activation_id)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def keep(self, activation_id: int, fields: list, generation: int, seconds: float) -> None:
+        if self.live and generation == self.generation and seconds > 0:
+            if len(self.entries) >= self.MAX:
+                self.entries = {}
+            self.entries[activation_id] = (time.monotonic() + seconds, fields)
+
+    def heard(self, subjects: set[str]) -> None:
+        self.generation += 1
+        for subject in subjects:
+            if subject[:1] == "a" and subject[1:].isdigit():
+                self.entries.pop(int(subject[1:]), None)
+
+    def reset(self, live: bool) -> None:
+        self.generation += 1
+        self.live = live
+        self.entries = {}
+
+
+copies = Copies()
+waits.hub.followers.append(copies)
+os.register_at_fork(after_in_child=lambda: copies.reset(False))
 
 
 # Readers ------------------------------------------------------------------------------------
 
 _aliases: dict[str, int] = {}  # public id -> legacy id: never changes once given
 MAX_ALIASES = 200_000
+
+
+def alias(public_id: str) -> int | None:
+    """The legacy id of a public id this process has seen."""
+    return _aliases.get(public_id)
 
 
 def read(user_id: int, activation_id: str | int, fields: tuple[str, ...]) -> Snapshot:

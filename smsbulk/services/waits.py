@@ -69,6 +69,9 @@ class Hub:
         self._listener: threading.Thread | None = None
         self._pid = None
         self.connect: Callable[[], redis.Redis] | None = None
+        # Others that follow the channel (services/snapshots.py's copies in this process): told
+        # of each message's subjects, and whether the subscription is up (False: it may miss some).
+        self.followers: list = []
 
     def add(self, user_id: int, subject: str | None) -> Waiter:
         waiter = Waiter(user_id, subject)
@@ -92,6 +95,8 @@ class Hub:
         """Wake the waiters a message concerns: `user newest a1,r2`."""
         user, _, rest = message.partition(" ")
         subjects = set(rest.partition(" ")[2].split(","))
+        for follower in self.followers:
+            follower.heard(subjects)
         with self._lock:
             waiters = list(self._waiters.get(int(user), ()))
         for waiter in waiters:
@@ -104,11 +109,16 @@ class Hub:
         for waiter in waiters:
             waiter.wake()
 
+    def listening(self) -> bool:
+        import os
+
+        return self._listener is not None and self._listener.is_alive() and self._pid == os.getpid()
+
     def ensure_listening(self, connect: Callable[[], redis.Redis]) -> None:
         """Start this process's listener once (again in a forked child)."""
         import os
 
-        if self._listener is not None and self._listener.is_alive() and self._pid == os.getpid():
+        if self.listening():
             return
         with self._lock:
             if self._listener is not None and self._listener.is_alive() and self._pid == os.getpid():
@@ -123,6 +133,7 @@ class Hub:
             try:
                 pubsub = self.connect().pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(CHANNEL)
+                self._followers_live(True)
                 self.wake_all()  # what was published while not subscribed is lost: everyone looks again
                 backoff = 0.1
                 while True:
@@ -131,14 +142,25 @@ class Hub:
                         self.wake(message["data"].decode())
             except Exception as exc:  # noqa: BLE001 - the listener must outlive a Redis restart
                 log.warning("wake-up subscription lost (%s); reconnecting in %.1f s", type(exc).__name__, backoff)
+                self._followers_live(False)
                 self.wake_all()
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    def _followers_live(self, live: bool) -> None:
+        for follower in self.followers:
+            follower.reset(live)
 
 
 hub = Hub()
 _threads_waiting = {"count": 0}
 _threads_lock = threading.Lock()
+
+
+def ensure_listening() -> None:
+    """This process's subscription, started if it is not yet (in an app context)."""
+    if not hub.listening():
+        hub.ensure_listening(_subscriber())
 
 
 def _subscriber() -> Callable[[], redis.Redis]:
