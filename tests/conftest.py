@@ -24,7 +24,7 @@ from smsbulk.config import TestConfig
 from smsbulk.db import open_database
 from smsbulk.extensions import db
 from smsbulk.models import ALL_MODELS
-from smsbulk.services import catalog, providers, routing
+from smsbulk.services import catalog, providers, routing, snapshots
 
 from . import factories
 
@@ -142,6 +142,7 @@ def app(tmp_path, redis_url, request):
     auth._cache.clear()
     quota.reset()
     routing.reset_caches()
+    snapshots.copies.reset(snapshots.copies.live)  # ids start again at 1 in each test's database
     with app.app_context():
         yield app
     close_all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from ..services.subject_waits import Shown
+from ..services.snapshots import Shown
 
 ETAG_HEADER = {
     "ETag": {"description": "Names this answer: give it back as If-None-Match or `since`", "schema": {"type": "string"}}

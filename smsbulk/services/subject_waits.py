@@ -21,38 +21,37 @@ from .. import representation
 from ..models import activations as st
 from ..models import rentals as rt
 from . import rentals, snapshots, waits
-from .snapshots import Shown
-
-__all__ = ["Shown", "activation_when_changed", "rental_when_changed", "rent_status_when_changed", "status_when_changed"]
 
 WAITING_FOR_SOMETHING = {"a": (st.PENDING, st.WAITING, st.RETRY), "r": (rt.PENDING, *rt.ACTIVE)}
 T = TypeVar("T")
 
 
-def shown_activation(user_id: int, activation_id: str | int) -> Shown:
+def shown_activation(user_id: int, activation_id: str | int) -> snapshots.Shown:
     """From its snapshot (services/snapshots.py): the database only on a miss."""
     return snapshots.read(user_id, activation_id, snapshots.REST_FIELDS).shown
 
 
-def shown_rental(user_id: int, rental_id: str | int) -> Shown:
+def shown_rental(user_id: int, rental_id: str | int) -> snapshots.Shown:
     row = rentals.with_messages(user_id, rental_id)[0]
     body = json.dumps(representation.rental(row), separators=(",", ":")).encode()
     return snapshots.shown_of(row.id, row.status, body)
 
 
-def activation_when_changed(user_id: int, activation_id: str | int, seen: str | None, wait: float) -> Shown:
+def activation_when_changed(user_id: int, activation_id: str | int, seen: str | None, wait: float) -> snapshots.Shown:
     """The activation as REST shows it, once it differs from the answer tagged `seen` (with no
     tag: from the first read, if it waits for something), or when `wait` seconds are up."""
     return _when_changed(user_id, "a", lambda key: shown_activation(user_id, key), activation_id, seen, wait)
 
 
-def rental_when_changed(user_id: int, rental_id: str | int, seen: str | None, wait: float) -> Shown:
+def rental_when_changed(user_id: int, rental_id: str | int, seen: str | None, wait: float) -> snapshots.Shown:
     """The rental with its SMS as REST shows it, on the same terms (an active rental waits for
     its next SMS)."""
     return _when_changed(user_id, "r", lambda key: shown_rental(user_id, key), rental_id, seen, wait)
 
 
-def _when_changed(user_id: int, kind: str, read: Callable, key: str | int, seen: str | None, wait: float) -> Shown:
+def _when_changed(
+    user_id: int, kind: str, read: Callable, key: str | int, seen: str | None, wait: float
+) -> snapshots.Shown:
     first = read(key)  # unknown or foreign ids fail here, before any wait
     if seen is None:
         if first.status not in WAITING_FOR_SOMETHING[kind]:
