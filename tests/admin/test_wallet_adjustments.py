@@ -5,7 +5,7 @@ import pytest
 from smsbulk.errors import BadRequest, Forbidden, IdempotencyKeyReused, NoBalance, NotFound
 from smsbulk.extensions import db
 from smsbulk.models import Event, LedgerEntry, User, WalletAdjustment
-from smsbulk.services import admin_users, audit, events
+from smsbulk.services import accounts, admin_users, audit, events
 from tests.factories import assert_ledger_exact, balance, race
 
 
@@ -163,3 +163,17 @@ def test_the_audit_trail_lists_what_every_operator_did_newest_first(app, operato
     assert [action.details["reason"] for action in trail] == ["second", "first"]
     assert all(action.action == "wallet_adjusted" and action.actor == operator.email for action in trail)
     assert trail[0].target == f"user {account.user.email}" and trail[0].details["amount"] == "-1.00"
+
+
+def test_the_trail_merges_every_operators_actions_newest_first_and_keeps_to_its_limit(app, operator, make_user):
+    with db.connection_context():
+        other = audit.Operator.of(accounts.create_user("second-ops@example.com", "", role="admin"))
+    account = make_user()
+    with db.connection_context():
+        for n, who in enumerate([operator, other, operator, other, operator]):
+            admin_users.adjust(who, account.user.id, "1.00", f"step {n}", admin_users.new_token())
+        trail = audit.recent(limit=4)
+        everything = audit.recent()
+    assert [action.details["reason"] for action in trail] == ["step 4", "step 3", "step 2", "step 1"]
+    assert [action.actor for action in trail] == [operator.email, other.email, operator.email, other.email]
+    assert len(everything) == 5
