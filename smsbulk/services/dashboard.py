@@ -7,17 +7,20 @@ uses (keys, activations, webhooks); what is here is reading, paging and the dash
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import peewee
+from peewee import Case, fn
 
 from .. import money
 from ..auth import Caller
 from ..errors import BadRequest
 from ..models import Activation, ApiKey, Country, LedgerEntry, Price, Provider, Service, Sms, User, Wallet
 from ..models import activations as st
+from ..models.base import utcnow
 from ..models.ledger import KINDS
 from . import activations, catalog, keys, purchases, wallets, webhooks
 
@@ -55,8 +58,28 @@ def overview(user_id: int, recent: int = 10) -> Overview:
     user = User.get_by_id(user_id)
     wallet = wallets.wallet_of(user)
     active = keys.with_usage(keys.listing(keys.Actor(user_id), state="active"))
+    _bought_today(user_id, active)
     latest = [row for row, _ in activations.history_for_owner_latest(user_id, recent)]
     return Overview(user.email, wallet.balance, wallet.currency, active, latest)
+
+
+def _bought_today(user_id: int, found: list[ApiKey]) -> None:
+    """Set each key's `bought_today` (purchases since 00:00 UTC) and `spent_today` (what they
+    cost, less what was refunded), from the activations themselves: the guardrails' counters
+    exist only for keys that have a guardrail, and a refund does not lower them."""
+    start = datetime.datetime.combine(utcnow().date(), datetime.time())
+    kept = fn.SUM(Case(None, [(Activation.status.in_(st.REFUNDED), 0)], Activation.user_cost))
+    rows = (
+        Activation.select(Activation.api_key, fn.COUNT(Activation.id), kept)
+        .where((Activation.user == user_id) & (Activation.created_at >= start))
+        .group_by(Activation.api_key)
+        .tuples()
+    )
+    totals = {
+        key_id: (count, Activation.user_cost.python_value(spent) or Decimal("0.00")) for key_id, count, spent in rows
+    }
+    for key in found:
+        key.bought_today, key.spent_today = totals.get(key.id, (0, Decimal("0.00")))
 
 
 # The ledger

@@ -174,3 +174,21 @@ def test_webhooks_add_disable_delete(app, client, owner):
     assert "disabled" in client.get("/dashboard/webhooks").get_data(as_text=True)
     post(client, f"/dashboard/webhooks/{public_id}/delete", {}, token_from="/dashboard/webhooks")
     assert "No webhook yet" in client.get("/dashboard/webhooks").get_data(as_text=True)
+
+
+def test_the_overview_counts_each_keys_purchases_and_spend_today(client, owner):
+    plain = factories.make_key(owner, name="plain")  # no guardrail: no guardrail counter either
+    kept = buy_rest(client, plain.secret)
+    refunded = buy_rest(client, plain.secret, "tg", "GB")
+    client.post(f"/api/v1/activations/{refunded['id']}/cancel", headers={"x-api-key": plain.secret})
+    factories.make_key(owner, name="idle")
+    page = client.get("/dashboard/").get_data(as_text=True)
+    rows = {row.split("</td>")[0].split(">")[-1]: row for row in page.split('<tr><td data-label="Key">')[1:]}
+    assert (
+        'data-label="Purchases" class="num">2<' in rows["plain"]
+        and f'data-label="Spent" class="num">{kept["userCost"]}<' in rows["plain"]
+    )
+    assert (
+        'data-label="Purchases" class="num">0<' in rows["idle"]
+        and 'data-label="Spent" class="num">0.00<' in rows["idle"]
+    )
