@@ -45,6 +45,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--accounts", type=int, default=100, help="users; each gets 5 keys")
     parser.add_argument("--wait", type=int, default=0, help="long-poll with wait=N instead of polling (0: poll)")
     parser.add_argument("--sms-delay", type=float, default=20.0, help="seconds until the simulator's code comes")
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="run on DATABASE_URL's rows as they are (the large database of seed_large.py), not a reset one",
+    )
     return parser.parse_args(argv)
 
 
@@ -143,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.makedirs(RESULTS, exist_ok=True)
     keys_file = os.path.join(RESULTS, "keys.txt")
-    with stack.prepared({**SERVICE_ENV, "SIMULATOR_SMS_DELAY_SECONDS": str(args.sms_delay)}) as running:
+    env = {**SERVICE_ENV, "SIMULATOR_SMS_DELAY_SECONDS": str(args.sms_delay)}
+    with stack.prepared(env, reset=not args.keep_database) as running:
         app, classes = prepare(running, args, keys_file)
         load_before = os.getloadavg()[0]
         cpu_before, started = {name: running.cpu_seconds((name,)) for name in SERVERS}, time.monotonic()
