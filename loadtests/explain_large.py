@@ -26,7 +26,7 @@ def queries(user_id: int) -> dict[str, tuple[str, Callable]]:
     from smsbulk.models import activations as st
     from smsbulk.models import rentals as rt
     from smsbulk.models.base import utcnow
-    from smsbulk.services import activations, event_feed, rentals, wallets
+    from smsbulk.services import activations, event_feed, lifecycle, rentals, wallets
 
     now = utcnow()
     deep = Activation.select(Activation.id).where(Activation.user == user_id).order_by(Activation.id.desc())
@@ -48,12 +48,7 @@ def queries(user_id: int) -> dict[str, tuple[str, Callable]]:
     user = User.get_by_id(user_id)
     return {
         # The poll cycle (lifecycle._refs_to_poll) and its per-chunk reads.
-        "poll: open activations' refs": (
-            "poll",
-            lambda: Activation.select(Activation.id, Activation.provider, Activation.provider_ref).where(
-                Activation.status.in_(st.OPEN) & Activation.provider.is_null(False)
-            ),
-        ),
+        "poll: open activations' refs": ("poll", lifecycle.open_refs),
         "poll: messages seen of 512 activations": (
             "poll",
             lambda: Sms.select(Sms.activation, Sms.provider_message_id).where(

@@ -147,11 +147,8 @@ def register_open(simulator, coded: int, now: float) -> int:
 def forget_open(simulator) -> None:
     """The simulator forgets the numbers register_open() told it about: the cron of a bench that
     follows polls them again every cycle, half a core of this machine's two (measured apart, here)."""
-    refs = Activation.select(Activation.provider_ref).where(
-        Activation.status.in_(st.OPEN) & Activation.provider.is_null(False)
-    )
     pipe = simulator.redis.pipeline(transaction=False)
-    for count, (ref,) in enumerate(refs.tuples().iterator(), 1):
+    for count, (_, _, ref) in enumerate(lifecycle.open_refs().tuples().iterator(), 1):
         pipe.delete(simulator._key(ref))
         if count % 5000 == 0:
             pipe.execute()

@@ -54,15 +54,16 @@ def ask_each(by_provider: dict[int, dict[str, int]], unhealthy: set[int], call: 
         yield {refs[ref]: answer for ref, answer in answers.items() if ref in refs}
 
 
+def open_refs():
+    """(id, provider, upstream ref) of the open activations: what a poll cycle asks about."""
+    return Activation.select(Activation.id, Activation.provider, Activation.provider_ref).where(
+        Activation.status.in_(st.OPEN) & Activation.provider.is_null(False)
+    )
+
+
 def _refs_to_poll() -> dict[int, dict[str, int]]:
     """provider id -> {upstream ref: activation id} of the open activations."""
-    open_rows = compiled_tuples(
-        "open-refs",
-        lambda: Activation.select(Activation.id, Activation.provider, Activation.provider_ref).where(
-            Activation.status.in_(st.OPEN) & Activation.provider.is_null(False)
-        ),
-        *st.OPEN,
-    )
+    open_rows = compiled_tuples("open-refs", open_refs, *st.OPEN)
     by_provider: dict[int, dict[str, int]] = defaultdict(dict)
     for activation_id, provider_id, ref in open_rows:
         by_provider[provider_id][ref] = activation_id
