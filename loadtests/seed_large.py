@@ -340,9 +340,9 @@ def load(connection, folder: str, balances: dict[int, int], users: int, timings:
         cursor.execute("SET maintenance_work_mem = '256MB'")
         began = time.perf_counter()
         cursor.execute(
-            'INSERT INTO "user" (id, created_at, email, password_hash, role) '
+            'INSERT INTO "user" (id, created_at, email, password_hash, role, session_version) '
             "SELECT n, now() - interval '200 days', CASE WHEN n = 1 THEN 'whale@seed.invalid' "
-            "ELSE 'seed' || n || '@seed.invalid' END, '', 'user' FROM generate_series(1, %s) AS n",
+            "ELSE 'seed' || n || '@seed.invalid' END, '', 'user', 0 FROM generate_series(1, %s) AS n",
             (users,),
         )
         cursor.execute(
