@@ -46,8 +46,7 @@ def register(app: Flask) -> None:
 def begin():
     """Name the request, refuse what is too large or unreadable, answer preflights."""
     environ = request.environ
-    given = request.headers.get("X-Request-Id", "")
-    g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = request_id_for(environ)
     g.started = time.perf_counter()
     g.log_token = logs.context.set({"request_id": g.request_id})
     environ["smsbulk.request_id"] = g.request_id
@@ -57,6 +56,12 @@ def begin():
     if request.method == "OPTIONS":
         return _options()
     return None
+
+
+def request_id_for(environ: dict) -> str:
+    """The client's X-Request-Id if it is a sane one, else a new id."""
+    given = environ.get("HTTP_X_REQUEST_ID", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def _check_size(environ: dict) -> None:

@@ -21,18 +21,19 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from urllib.parse import parse_qsl
 
 import redis
 
 from . import auth, metrics, quota
+from .api import key_from_headers
+from .api.conditional import tag
 from .errors import DomainError, QuotaExceeded
 from .extensions import get_redis
+from .legacy import key_from_request, protocol
 from .legacy import params as legacy_params
-from .legacy import protocol
 from .legacy.params import Params
-from .operations import oversized
+from .operations import oversized, request_id_for
 from .services import snapshots, waits
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ REST_PREFIX = "/api/v1/activations/"
 REST_ROUTE = REST_PREFIX + "<activation_id>"
 LEGACY_ACTIONS = {"getStatus": "g", "getStatusV2": "h"}
 _REST_ID = re.compile(r"act_[0-9a-f]{1,28}|[0-9]{1,10}")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _COMMON = [("X-Content-Type-Options", "nosniff")]
 _PRIVATE = [("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-store")]
 
@@ -88,8 +88,6 @@ class StatusPolls:
         text = params.get("id") or ""
         if not (text.isascii() and text.isdigit() and len(text) <= 9):
             return None
-        from .legacy import key_from_request
-
         connection = get_redis()
         found = self._snapshot(environ, connection, key_from_request(params, environ), int(text))
         if found is None:
@@ -116,7 +114,7 @@ class StatusPolls:
         if number is None:
             return None  # the app reads it once and learns the public id
         connection = get_redis()
-        found = self._snapshot(environ, connection, _rest_key(environ), number)
+        found = self._snapshot(environ, connection, key_from_headers(environ), number)
         if found is None:
             return None
         caller, fields = found
@@ -128,7 +126,7 @@ class StatusPolls:
             ("X-RateLimit-Reset", usage.reset_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
         ]
         tail = [("X-Request-Id", _request_id(environ)), *_COMMON, *_PRIVATE]
-        if _tag(environ.get("HTTP_IF_NONE_MATCH")) == etag:
+        if tag(environ.get("HTTP_IF_NONE_MATCH")) == etag:
             _observe(environ, REST_ROUTE, "", 304, started)
             return "304 NOT MODIFIED", [("ETag", f'"{etag}"'), *limits, *tail], b""
         body = fields[3]
@@ -180,21 +178,8 @@ def _query(environ: dict) -> str:
     return environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")
 
 
-def _rest_key(environ: dict) -> str | None:
-    from .api import key_from_headers
-
-    return key_from_headers(environ)
-
-
-def _tag(value: str | None) -> str | None:
-    text = (value or "").strip().removeprefix("W/").strip('"')
-    return text or None
-
-
 def _request_id(environ: dict) -> str:
-    given = environ.get("HTTP_X_REQUEST_ID", "")
-    request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-    environ["smsbulk.request_id"] = request_id
+    request_id = environ["smsbulk.request_id"] = request_id_for(environ)
     return request_id
 
 
