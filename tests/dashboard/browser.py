@@ -35,7 +35,18 @@ def serious_violations(page) -> list[str]:
     ]
 
 
+def sideways_overflow(page, width: int = 390) -> int:
+    """How many pixels the page is wider than a phone's screen (0: no sideways scrolling)."""
+    page.set_viewport_size({"width": width, "height": 800})
+    try:
+        return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 800})
+
+
 def check(page, shot, name: str) -> None:
-    """Screenshots at both widths, and no serious accessibility violation."""
+    """Screenshots at both widths, no sideways scrolling on a phone, no serious accessibility
+    violation."""
     shot(page, name)
+    assert sideways_overflow(page) == 0, name
     assert serious_violations(page) == [], name
