@@ -32,6 +32,18 @@ class SMSBulk(Flask):
             is_coroutine = self._coroutine[function] = inspect.iscoroutinefunction(function)
         return self.async_to_sync(func) if is_coroutine else func
 
+    def make_default_options_response(self):
+        """OPTIONS names the methods of the route it matched, not of every route the path fits:
+        /api/v1/keys/current also fits /api/v1/keys/<key_id>, whose PATCH and DELETE it has not."""
+        rule = request.url_rule
+        if rule is None:
+            return super().make_default_options_response()
+        response = self.response_class()
+        response.allow.update(
+            method for other in self.url_map.iter_rules() if other.rule == rule.rule for method in other.methods or ()
+        )
+        return response
+
 
 def create_app(config: Mapping | None = None) -> Flask:
     app = SMSBulk(__name__)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import logging
 
+import redis
 from flask import current_app
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
@@ -54,13 +55,19 @@ _queues: dict[tuple[int, str, bool], Queue] = {}
 
 
 def get_queue(name: str) -> Queue:
-    """One Queue object per Redis client and name: building one resolves the serializer, which
-    costs a purchase more than the enqueue itself."""
-    connection = get_redis()
+    """One Queue object per Redis connection pool and name: building one resolves the serializer,
+    which costs a purchase more than the enqueue itself.
+
+    The queue gets a client of the pool, not this thread's own client (extensions.get_redis): a
+    cached queue would keep that client, and the connection it holds, alive after its thread
+    ended - one connection per request under a server with a thread per connection, until the
+    pool ran out (a MaxConnectionsError, found by the fuzz suite)."""
+    pool = get_redis().connection_pool
     is_async = current_app.config.get("RQ_ASYNC", True)
-    key = (id(connection), name, is_async)
+    key = (id(pool), name, is_async)
     queue = _queues.get(key)
     if queue is None:
+        connection = redis.Redis(connection_pool=pool)
         queue = _queues[key] = Queue(name, connection=connection, serializer=SERIALIZER, is_async=is_async)
     return queue
 

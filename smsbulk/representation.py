@@ -30,7 +30,13 @@ def camelcase(name: str) -> str:
 
 class Schema(ma.Schema):
     """camelCase on the wire, snake_case in Python; unknown input fields are an error; no
-    control characters in any input string (a NUL cannot even reach PostgreSQL)."""
+    control characters in any input string (a NUL cannot even reach PostgreSQL).
+
+    A JSON body is typed as the OpenAPI document says: an integer field takes a JSON integer and
+    a boolean field a JSON boolean (marshmallow alone takes "5", 2.6e-42 or 0 for them). Schemas of
+    query parameters, which are all text, set `json_types = False`."""
+
+    json_types = True
 
     class Meta:
         ordered = True
@@ -39,12 +45,31 @@ class Schema(ma.Schema):
         field_obj.data_key = camelcase(field_obj.data_key or field_name)
 
     @ma.pre_load
-    def refuse_control_characters(self, data, **kwargs):
-        if hasattr(data, "items"):
-            bad = [name for name, value in data.items() if _has_control(value)]
-            if bad:
-                raise ma.ValidationError({name: ["Control characters are not allowed"] for name in bad})
+    def refuse_control_characters_and_loose_types(self, data, **kwargs):
+        if not hasattr(data, "items"):
+            return data
+        fields_by_key = {field.data_key or name: field for name, field in self.load_fields.items()}
+        errors = {
+            name: ["Control characters are not allowed"] for name in fields_by_key if _has_control(data.get(name))
+        }
+        if self.json_types:
+            for name, field in fields_by_key.items():
+                problem = _loose_type(field, data.get(name))
+                if problem and name not in errors:
+                    errors[name] = [problem]
+        if errors:
+            raise ma.ValidationError(errors)
         return data
+
+
+def _loose_type(field: ma.fields.Field, value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(field, fields.Boolean) and not isinstance(value, bool):
+        return "Not a valid boolean."
+    if isinstance(field, fields.Integer) and (isinstance(value, bool) or not isinstance(value, int)):
+        return "Not a valid integer."
+    return None
 
 
 def _has_control(value) -> bool:

@@ -58,6 +58,14 @@ def assert_ledger_exact(account: Account) -> None:
         assert wallets.balance_of(account.user) >= 0
 
 
+def assert_every_ledger_exact() -> None:
+    """Every account's balance is the sum of its ledger, and none is negative."""
+    with db.connection_context() if db.is_closed() else _noop():
+        for user in User.select():
+            assert wallets.balance_of(user) == wallets.ledger_sum(user), user.email
+            assert wallets.balance_of(user) >= 0, user.email
+
+
 def refunds(activation_id: int) -> int:
     """How many refund entries the ledger holds for one activation (never more than one)."""
     with db.connection_context():

@@ -82,4 +82,16 @@ def register(app: Flask) -> Api:
     api.spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "x-api-key"})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("apiKeyQuery", {"type": "apiKey", "in": "query", "name": "api_key"})
+    _one_country(api.spec.components.schemas)
     return api
+
+
+def _one_country(schemas: dict) -> None:
+    """A purchase or a rental names its country once, by countryIso or by countryId (their schemas'
+    one_country rule): the document says so too - neither both nor none - so generated requests
+    send one. (Said with `not`: openapi-python-client turns an object with a oneOf or anyOf into
+    an untyped body, and leaves a `not` to the server.)"""
+    either = [{"required": ["countryIso"]}, {"required": ["countryId"]}]
+    both_or_none = {"anyOf": [{"required": ["countryIso", "countryId"]}, {"not": {"anyOf": either}}]}
+    for name in ("ActivationCreate", "RentalCreate"):
+        schemas[name]["not"] = both_or_none

@@ -177,9 +177,27 @@ def _documentation_only(decorator):
     return apply
 
 
+# The input rule of representation.Schema (no control characters), as the OpenAPI document says it.
+NO_CONTROL_CHARACTERS = "^[^\u0000-\u001f\u007f]*$"
+
+
+def _document_no_control_characters(schema: ma.Schema) -> None:
+    """Every input string field of the schema says it takes no control characters (a generated
+    request or client then sends none), unless it has a pattern of its own."""
+    for field in schema.fields.values():
+        field = field.inner if isinstance(field, fields.List) else field
+        if isinstance(field, fields.String) and "pattern" not in field.metadata:
+            field.metadata = {**field.metadata, "pattern": NO_CONTROL_CHARACTERS}
+
+
 class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = ArgumentsParser()
     PAGINATION_ARGUMENTS_PARSER = ArgumentsParser()
+
+    def arguments(self, schema, *args, **kwargs):
+        if isinstance(schema, ma.Schema):
+            _document_no_control_characters(schema)
+        return super().arguments(schema, *args, **kwargs)
 
     @staticmethod
     def doc(**kwargs):

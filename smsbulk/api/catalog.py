@@ -46,6 +46,7 @@ class Prices(MethodView):
 @blp.route("/rent-prices")
 class RentPrices(MethodView):
     @scope("read")
+    @blp.doc(operationId="listRentPrices")
     @blp.arguments(RentPriceQuerySchema(), location="query")
     @blp.response(200, RentPriceSchema(many=True))
     @errors(404, 422)

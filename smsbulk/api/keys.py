@@ -46,7 +46,7 @@ class Keys(MethodView):
 
     @scope("keys")
     @blp.doc(operationId="createKey")
-    @blp.arguments(KeyCreateSchema())
+    @blp.arguments(KeyCreateSchema(), required=False)  # every field has a default: no body is fine
     @blp.response(201, IssuedKeySchema)
     @errors(409, 422)
     def post(self, body):
@@ -77,7 +77,7 @@ class KeyById(MethodView):
 
     @scope("keys")
     @blp.doc(operationId="updateKey")
-    @blp.arguments(KeyChangeSchema())
+    @blp.arguments(KeyChangeSchema(), required=False)  # every field has a default: no body is fine
     @blp.response(200, KeySchema)
     @errors(404, 409, 422)
     def patch(self, body, key_id):

@@ -30,10 +30,14 @@ class RentalCreateSchema(ActivationCreateSchema):
 
 
 class RentalQuerySchema(Schema):
+    json_types = False  # query parameters: text
+
     status = fields.String(validate=validate.OneOf(rt.STATUSES))
 
 
 class ExtensionQuerySchema(Schema):
+    json_types = False  # query parameters: text
+
     hours = fields.Integer(required=True, validate=validate.Range(1, 100000), metadata={**HOURS, "example": 4})
 
 

@@ -39,6 +39,8 @@ class ActivationCreateSchema(Schema):
 
 
 class ActivationQuerySchema(Schema):
+    json_types = False  # query parameters: text
+
     status = fields.String(validate=validate.OneOf(st.STATUSES))
 
 
@@ -55,6 +57,8 @@ class ServiceSchema(Schema):
 
 
 class PriceQuerySchema(Schema):
+    json_types = False  # query parameters: text
+
     service_code = fields.String(validate=validate.Length(1, 16))
     country_iso = fields.String(validate=validate.Length(1, 80))
     country_id = fields.Integer(validate=validate.Range(0, 100000))
@@ -114,6 +118,8 @@ class CurrentKeySchema(KeySchema):
 
 
 class KeyQuerySchema(Schema):
+    json_types = False  # query parameters: text
+
     state = fields.String(validate=validate.OneOf(KEY_STATES))
 
 

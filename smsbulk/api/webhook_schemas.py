@@ -54,6 +54,8 @@ class EventPageSchema(Schema):
 
 
 class EventQuerySchema(Schema):
+    json_types = False  # query parameters: text
+
     after = fields.Integer(load_default=0, validate=validate.Range(0, 2**62), metadata={"description": "A cursor"})
     types = fields.String(
         validate=_rule(webhooks.validate_event_types),
@@ -67,6 +69,8 @@ class EventQuerySchema(Schema):
 
 class WaitSchema(Schema):
     """`wait` and `since` of a GET of one activation or rental."""
+
+    json_types = False  # query parameters: text
 
     wait = _WAIT
     since = fields.String(
@@ -154,7 +158,11 @@ class ReplaySchema(Schema):
 
     since = CursorOrTime(
         required=True,
-        metadata={"description": "Send again the events after this cursor, or from this time on", "example": 0},
+        metadata={
+            "description": "Send again the events after this cursor, or from this time on",
+            "example": 0,
+            "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "format": "date-time"}],
+        },
     )
 
 

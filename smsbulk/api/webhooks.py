@@ -106,7 +106,7 @@ class WebhookById(MethodView):
 
     @scope("keys")
     @blp.doc(operationId="updateWebhook")
-    @blp.arguments(WebhookChangeSchema())
+    @blp.arguments(WebhookChangeSchema(), required=False)  # every field has a default: no body is fine
     @blp.response(200, WebhookSchema)
     @errors(404, 422)
     def patch(self, body, webhook_id):

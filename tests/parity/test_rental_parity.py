@@ -56,7 +56,7 @@ class Rest:
             response = self.client.get(f"/api/v1/rentals/{target}", headers=headers)
         elif name == "extend":
             response = self.client.post(
-                f"/api/v1/rentals/{target}/extend", json={"hours": params["hours"]}, headers=headers
+                f"/api/v1/rentals/{target}/extend", json={"hours": int(params["hours"])}, headers=headers
             )
         else:
             response = self.client.post(f"/api/v1/rentals/{target}/{name}", headers=headers)
