@@ -8,10 +8,10 @@ itself, with what those hooks would do: the same key check (from this process's 
 same scope, the same quota count, the same answer and headers, the same metrics and access line.
 
 Anything else goes to Flask untouched, decided before the request is counted: a method other
-than GET, a cookie, a body, query parameters it does not know (`wait`, `since`, ...), a key this
-process has not cached or that is refused, a missing scope, an activation whose snapshot is not
-in Redis (Flask reads the database and fills it), or one of another user (Flask answers "not
-found"), CORS origins configured. The one decision after counting, a quota refusal, is handed to
+than GET, a cookie, a body, `wait` (legacy), any query parameter (REST: `wait`, `since`, the key),
+a key this process has not cached or that is refused, a missing scope, an activation whose
+snapshot is not in Redis (Flask reads the database and fills it), or one of another user (Flask
+answers "not found"), CORS origins configured. The one decision after counting, a quota refusal, is handed to
 Flask in the environ (quota.REFUSED), which answers it without counting the request again.
 tests/api/test_fast_polls.py checks the answers against Flask's own, header by header.
 """
