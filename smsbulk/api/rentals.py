@@ -10,7 +10,7 @@ from ..services.catalog import resolve_country, resolve_service
 from .base import Blueprint, PeeweePage
 from .conditional import ETAG_HEADER, conditional, seen
 from .docs import errors
-from .idempotency import idempotent
+from .idempotency import idempotent, key_of_request
 from .rental_schemas import (
     ExtendSchema,
     ExtensionQuerySchema,
@@ -100,7 +100,8 @@ class Extend(MethodView):
     @errors(402, 403, 404, 409, 422, 503)
     def post(self, body, rental_id):
         """Extend the rental, paying the extra hours now (refused above maxPrice)"""
-        return rental_extensions.extend(g.caller, rental_id, body["hours"], body.get("max_price"))
+        key = key_of_request()
+        return rental_extensions.extend(g.caller, rental_id, body["hours"], body.get("max_price"), key)
 
 
 def _action(name: str, service_call, summary: str, operation: str):

@@ -117,6 +117,9 @@ class RentalCharge(BaseModel):
     amount = MoneyField(constraints=[peewee.Check("amount > 0")])
     provider_cost = MoneyField(places=4, null=True)
     state = peewee.CharField(max_length=16, default="pending")  # pending -> paid, or refunded
+    # The Idempotency-Key of the extension that made the charge: a request retried after its
+    # process died finds the extension it paid for instead of paying again.
+    idempotency_key = peewee.CharField(max_length=128, null=True)
 
     class Meta:
         indexes = ((("rental", "seq"), True),)

@@ -28,7 +28,7 @@ from flask import current_app
 
 from ..errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from ..extensions import db
-from ..models import Activation, IdempotentRequest, Rental
+from ..models import Activation, IdempotentRequest, Rental, RentalCharge
 from ..models.base import utcnow
 
 CLAIM_WAIT_SECONDS = 10.0  # longer than a purchase waits for its number (PURCHASE_WAIT_SECONDS)
@@ -132,7 +132,7 @@ def purge() -> dict[str, int]:
     oldest = _oldest_kept()
     with db.atomic():
         forgotten = IdempotentRequest.delete().where(IdempotentRequest.created_at < oldest).execute()
-        for model in (Activation, Rental):
+        for model in (Activation, Rental, RentalCharge):
             model.update(idempotency_key=None).where(
                 model.idempotency_key.is_null(False) & (model.created_at < oldest)
             ).execute()

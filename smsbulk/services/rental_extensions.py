@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from .. import representation
 from ..auth import Caller
-from ..errors import ExtensionUnavailable, NoNumbers, PriceTooHigh, RentalOver
+from ..errors import ExtensionUnavailable, IdempotencyKeyInUse, NoNumbers, PriceTooHigh, RentalOver
 from ..models import Rental, RentalCharge
 from ..models import events as types
 from ..models import rentals as rt
@@ -71,13 +71,24 @@ def quote(user_id: int, rental_id: str | int, hours: int | None = None) -> Exten
     return ExtensionQuote(rental, hours, price, catalog.cost_units(cost), ends_at, paid)
 
 
-def extend(caller: Caller, rental_id: str | int, hours: int | None, max_price: Decimal | None = None) -> Rental:
-    """Quote, pay, extend upstream; the rental as it is after. A refused extension is refunded."""
+def extend(
+    caller: Caller,
+    rental_id: str | int,
+    hours: int | None,
+    max_price: Decimal | None = None,
+    idempotency_key: str | None = None,
+) -> Rental:
+    """Quote, pay, extend upstream; the rental as it is after. A refused extension is refunded.
+    An extension already paid under the same idempotency key is not made again."""
+    if idempotency_key:
+        rental = rentals.get_for_owner(caller.user_id, rental_id)
+        if _paid_under(rental, idempotency_key):
+            return rental
     offer = quote(caller.user_id, rental_id, hours)
     hours = offer.hours
     if max_price is not None and offer.price > max_price:
         raise PriceTooHigh(minPrice=f"{offer.price:f}", maxPrice=f"{max_price:f}")
-    charge = _pay(caller, offer)
+    charge = _pay(caller, offer, idempotency_key)
     rental = offer.rental
     try:
         extended = routing.adapter_for(rental.provider).extend_rent(rental.provider_ref, hours, offer.cost)
@@ -104,15 +115,37 @@ def _refusal(exc: ProviderError) -> Exception:
     )
 
 
-def _pay(caller: Caller, offer: ExtensionQuote) -> RentalCharge:
+def _paid_under(rental: Rental, key: str) -> bool:
+    """Whether an extension of the rental was paid under this key (a request retried after its
+    process died, once the idempotency layer has let it run again). One still pending has an
+    outcome nobody knows yet: the recovery pass settles it, then a retry can run."""
+    state = (
+        RentalCharge.select(RentalCharge.state)
+        .where(
+            (RentalCharge.rental == rental.id)
+            & (RentalCharge.idempotency_key == key)
+            & (RentalCharge.state != "refunded")
+        )
+        .scalar()
+    )
+    if state == "pending":
+        raise IdempotencyKeyInUse()
+    return state is not None
+
+
+def _pay(caller: Caller, offer: ExtensionQuote, idempotency_key: str | None = None) -> RentalCharge:
     """The pending charge of the extension and its debit, under the account's lock."""
     with events.recording(caller.user_id, lock=False):
         wallet = wallets.take(caller.user_id, offer.price)  # the account's lock: no other charge races this one
         guardrails.count_purchase(caller, offer.price)
         if Rental.select(Rental.status).where(Rental.id == offer.rental.id).scalar() not in rt.ACTIVE:
             raise RentalOver(status="ended")  # rolls the debit back
+        if idempotency_key and _paid_under(offer.rental, idempotency_key):
+            raise IdempotencyKeyInUse()  # a twin paid meanwhile; rolls the debit back
         seq = RentalCharge.select(RentalCharge.seq).where(RentalCharge.rental == offer.rental.id).count()
-        charge = RentalCharge.create(rental=offer.rental.id, seq=seq, hours=offer.hours, amount=offer.price)
+        charge = RentalCharge.create(
+            rental=offer.rental.id, seq=seq, hours=offer.hours, amount=offer.price, idempotency_key=idempotency_key
+        )
         charge.rental = offer.rental
         wallets.record_rental_debit(caller.user_id, wallet, charge)
     return charge
