@@ -12,13 +12,14 @@ not change), clears the snapshot's answers after its commit (events.touch). The 
 only on a miss, and the snapshot filled from that read.
 
 Order. Writes are versioned by the event's id (one account's events commit in id order:
-services/events.py), so a late write never replaces a newer one. A fill from a miss is only
-accepted if nothing was written since the miss was seen (the hash still has no answers, and the
-count of clears `n` is the one seen), so a read that raced a commit cannot put back what the
-commit replaced. What remains: between a commit and its write, a poll answers one event behind;
-a write lost with Redis (the commit stands) leaves the snapshot behind until SNAPSHOT_SECONDS
-(the hash's expiry) or the activation's next event; the process re-sends such lost writes as clears
-with its next commit. Ownership is checked on every read (the hash names its owner).
+services/events.py), so a late write never replaces a newer one. A miss takes a lease (a token
+in the hash) before it reads the database, and its fill is accepted only while that lease
+stands: a write, a clear, an eviction or expiry of the hash drops it, so a read that raced a
+commit cannot put back what the commit replaced, even when the hash vanished in between.
+What remains: between a commit and its write, a poll answers one event behind; a write lost
+with Redis (the commit stands) leaves the snapshot behind until SNAPSHOT_SECONDS (the hash's
+expiry) or the activation's next event; the process re-sends such lost writes as clears with its
+next commit. Ownership is checked on every read (the hash names its owner).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -60,7 +62,7 @@ SHOWING = frozenset(
         types.REFUNDED,
     }
 )
-# Fields of the hash: v version (an event id; 0 from a fill), n clears so far, u owner, s status,
+# Fields of the hash: v version (an event id; 0 from a fill), n clears so far, f a fill's lease, u owner, s status,
 # e ETag and b body (REST), g getStatus, h getStatusV2 and j whether that one is JSON.
 ANSWERS = ("u", "s", "e", "b", "g", "h", "j")
 REST_FIELDS = ("u", "s", "e", "b", "n")
@@ -77,10 +79,20 @@ redis.call('HSET', KEYS[1], 'v', ARGV[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
-# A fill from a miss: ARGV the clears seen at the miss ('' for none), seconds to keep, pairs.
+# A lease taken at a miss, before the database is read: ARGV a token, seconds to keep. Whatever
+# changes the hash meanwhile (a write, a clear, an eviction or expiry, a later lease) drops it.
+_LEASE = """
+if redis.call('HEXISTS', KEYS[1], 's') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'f', ARGV[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+# A fill from a miss: ARGV the lease's token, seconds to keep, pairs. Taken only while the lease
+# stands, so a database read older than anything written since the miss is never put back.
 _FILL = """
 if redis.call('HEXISTS', KEYS[1], 's') == 1 then return 0 end
-if (redis.call('HGET', KEYS[1], 'n') or '') ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'f') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'f')
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('HSETNX', KEYS[1], 'v', '0')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
@@ -88,7 +100,7 @@ return 1
 """
 # A change shown without an event: the answers go, the version stays, the clears count one more.
 _CLEAR = """
-redis.call('HDEL', KEYS[1], 'u', 's', 'e', 'b', 'g', 'h', 'j')
+redis.call('HDEL', KEYS[1], 'u', 's', 'e', 'b', 'g', 'h', 'j', 'f')
 redis.call('HINCRBY', KEYS[1], 'n', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
@@ -276,7 +288,7 @@ def read(user_id: int, activation_id: str | int, fields: tuple[str, ...]) -> Sna
     connection = get_redis()
     text = str(activation_id).strip()
     number = _aliases.get(text) or (int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None)
-    seen_clears = None
+    lease = None
     if number is not None:
         try:
             values = connection.hmget(KEY.format(number), fields)
@@ -286,12 +298,22 @@ def read(user_id: int, activation_id: str | int, fields: tuple[str, ...]) -> Sna
             if int(values[0]) != user_id:
                 raise ActivationNotFound(id=text[:40])
             return Snapshot(number, user_id, values[1].decode(), dict(zip(fields, values, strict=True)))
-        seen_clears = values[-1] if values is not None else None
+        lease = _lease(connection, number) if values is not None else None
     row = activations.shown_for_owner(user_id, text)  # the miss: one read, its owner checked
-    return _fill(connection, user_id, row, text, seen_clears if number == row.id else b"-")
+    return _fill(connection, user_id, row, text, lease if number == row.id else None)
 
 
-def _fill(connection, user_id: int, row, text: str, seen_clears) -> Snapshot:
+def _lease(connection, activation_id: int) -> str | None:
+    """A token for filling the snapshot after this miss (None: none to be had)."""
+    token = uuid.uuid4().hex
+    try:
+        taken = run_script(connection, _LEASE, [KEY.format(activation_id)], [token, _seconds()])
+    except redis.RedisError:
+        return None
+    return token if taken else None
+
+
+def _fill(connection, user_id: int, row, text: str, lease: str | None) -> Snapshot:
     from .. import representation
 
     if text.startswith("act_"):
@@ -299,10 +321,9 @@ def _fill(connection, user_id: int, row, text: str, seen_clears) -> Snapshot:
             _aliases.clear()
         _aliases[text] = row.id
     fields = answers(user_id, representation.activation(row))
-    if seen_clears != b"-":  # b"-": the miss was not seen under this id (an alias learnt just now)
+    if lease is not None:  # None: the miss was not seen under this id (an alias learnt just now)
         try:
-            seen = "" if seen_clears is None else seen_clears.decode()
-            run_script(connection, _FILL, [KEY.format(row.id)], [seen, _seconds(), *_pairs(fields)])
+            run_script(connection, _FILL, [KEY.format(row.id)], [lease, _seconds(), *_pairs(fields)])
         except redis.RedisError:
             pass  # the answer stands; the next poll misses again
     encoded = {name: value.encode() if isinstance(value, str) else value for name, value in fields.items()}

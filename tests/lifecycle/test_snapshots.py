@@ -17,6 +17,7 @@ import json
 import random
 import threading
 import urllib.request
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -167,24 +168,41 @@ def test_a_fill_that_raced_a_write_is_refused(app, client, make_user):
     account = make_user()
     activation_id = client.post("/api/v1/activations", json=BUY, headers=account.headers).json["legacyId"]
     key, connection = snapshots.KEY.format(activation_id), get_redis()
+
+    def fill(lease: str, pairs: list) -> int:
+        return snapshots.run_script(connection, snapshots._FILL, [key], [lease, 300, *pairs])
+
+    def lease() -> str:
+        token = uuid.uuid4().hex
+        assert snapshots.run_script(connection, snapshots._LEASE, [key], [token, 300]) == 1
+        return token
+
     before = [item for pair in _rendered(activation_id).items() for item in pair]  # a racing poll's read
-    # A codeless message clears the answers; only a fill that saw that clear is taken.
+    # A codeless message clears the answers: a fill leased before the clear is refused.
+    connection.delete(key)
+    early = lease()
     with db.connection_context():
         lifecycle.record_messages(activation_id, [_message(None)])
-    assert connection.hget(key, "s") is None and connection.hget(key, "n") == b"1"
-    assert snapshots.run_script(connection, snapshots._FILL, [key], ["", 300, *before]) == 0
+    assert connection.hget(key, "s") is None and connection.hget(key, "f") is None
+    assert fill(early, before) == 0
     now = [item for pair in _rendered(activation_id).items() for item in pair]
-    assert snapshots.run_script(connection, snapshots._FILL, [key], ["1", 300, *now]) == 1
+    assert fill(lease(), now) == 1
     assert _held(activation_id)["b"] == _rendered(activation_id)["b"]
-    # A snapshot evicted, read from the database, then a commit: the late fill is refused.
+    # Evicted, leased and read, then a commit, then evicted again: the late fill finds no lease.
     connection.delete(key)
-    before = now
+    late = lease()
     client.post(f"/api/v1/activations/{activation_id}/cancel", headers=account.headers)
-    assert snapshots.run_script(connection, snapshots._FILL, [key], ["", 300, *before]) == 0
     assert connection.hget(key, "s") == b"CANCELED"
     # A write older than the one held is dropped.
     assert snapshots.run_script(connection, snapshots._WRITE, [key], [1, 300, *before]) == 0
-    assert _held(activation_id)["b"] == _rendered(activation_id)["b"]
+    assert connection.hget(key, "s") == b"CANCELED"
+    connection.delete(key)
+    assert fill(late, now) == 0 and connection.hget(key, "s") is None
+    # A later lease replaces an earlier one: only the newer read fills.
+    first, second = lease(), lease()
+    assert fill(first, now) == 0
+    assert fill(second, [item for pair in _rendered(activation_id).items() for item in pair]) == 1
+    assert connection.hget(key, "s") == b"CANCELED"
 
 
 # The randomized interleaving ------------------------------------------------------------------
