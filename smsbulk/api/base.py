@@ -142,17 +142,11 @@ class PageParameters(ma.Schema):
             "description": (
                 "Read by cursor instead of page number: next_cursor of the last answer's X-Pagination, "
                 "or empty for the first page. Every page then costs the same, however deep; no total "
-                "is counted. Not together with `page`."
+                "is counted. When a cursor is given, `page` is ignored."
             ),
             "example": "YWN0aXZhdGlvbjo0Mg",
         },
     )
-
-    @ma.pre_load
-    def one_way(self, data, **kwargs):
-        if "cursor" in data and "page" in data:
-            raise ma.ValidationError("Give page or cursor, not both", "cursor")
-        return data
 
     @ma.post_load
     def make_paginator(self, data, **kwargs):
@@ -206,7 +200,7 @@ class Blueprint(SmorestBlueprint):
     def alt_response(self, status_code, **kwargs):
         return _documentation_only(super().alt_response(status_code, **kwargs))
 
-    def paginate(self, pager: type[Page]):
+    def paginate(self, pager: type[PeeweePage]):
         """smorest's post-pagination, with bounded page numbers (PageParameters), or by cursor
         (keyset): the view returns a Peewee query ordered by id, newest first."""
 
@@ -217,6 +211,7 @@ class Blueprint(SmorestBlueprint):
                 result, status, headers = unpack_tuple_response(current_app.ensure_sync(func)(*args, **kwargs))
                 if params.by_cursor:
                     result, metadata = keyset_page(result, params.cursor, params.page_size)
+                    result = pager.finish(result)
                 else:
                     result = pager(result, page_params=params).items
                     metadata = self._make_pagination_metadata(params.page, params.page_size, params.item_count)
@@ -285,9 +280,15 @@ def keyset_page(query, cursor: tuple[str, int] | None, size: int) -> tuple[list,
 class PeeweePage(Page):
     """Pages a Peewee query in SQL (LIMIT/OFFSET and COUNT), not by slicing every row in Python."""
 
+    @staticmethod
+    def finish(rows: list) -> list:
+        """What a page's rows need before they are shown, read for that page only: the same by
+        page number and by cursor."""
+        return rows
+
     @property
     def items(self):
-        return list(self.collection.paginate(self.page_params.page, self.page_params.page_size))
+        return self.finish(list(self.collection.paginate(self.page_params.page, self.page_params.page_size)))
 
     @property
     def item_count(self):

@@ -27,9 +27,7 @@ def actor() -> keys.Actor:
 class KeyPage(PeeweePage):
     """A page of keys, with what each has used (read for that page only)."""
 
-    @property
-    def items(self):
-        return keys.with_usage(super().items)
+    finish = staticmethod(keys.with_usage)
 
 
 @blp.route("")

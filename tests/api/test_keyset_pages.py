@@ -131,9 +131,16 @@ def test_a_cursor_of_another_list_is_refused(client, make_user, path, other):
     assert "cursor" in answer.json["errors"]["query"]
 
 
-def test_page_and_cursor_together_are_refused(client, make_user):
-    answer = client.get("/api/v1/activations?page=2&cursor=", headers=make_user().headers)
-    assert answer.status_code == 422 and "cursor" in answer.json["errors"]["query"]
+def test_a_cursor_wins_over_a_page_number(client, make_user):
+    """Both are valid alone, so both together are too (the OpenAPI document cannot say "not both"):
+    the cursor decides, the page number is ignored."""
+    account = make_user()
+    for _ in range(3):
+        buy(client, account)
+    by_cursor = client.get("/api/v1/activations?page_size=2&cursor=", headers=account.headers)
+    both = client.get("/api/v1/activations?page=2&page_size=2&cursor=", headers=account.headers)
+    assert both.status_code == 200 and both.json == by_cursor.json and len(both.json) == 2
+    assert meta(both)["next_cursor"] == meta(by_cursor)["next_cursor"] is not None
 
 
 def test_a_cursor_past_the_end_is_an_empty_last_page(client, make_user):
@@ -150,3 +157,14 @@ def test_the_cursor_is_documented(client):
     for path in ("/api/v1/activations", "/api/v1/wallet/transactions", "/api/v1/rentals"):
         names = {p["name"] for p in spec["paths"][path]["get"]["parameters"]}
         assert {"cursor", "page", "page_size"} <= names, path
+
+
+def test_keys_by_cursor_carry_their_usage_as_by_page_number(client, make_user):
+    """A page's rows get what the list adds to them (a key's usage today) whichever way it is read."""
+    account = make_user()
+    for n in range(3):
+        assert client.post("/api/v1/keys", json={"name": f"k{n}"}, headers=account.headers).status_code == 201
+    by_number = client.get("/api/v1/keys?page_size=2", headers=account.headers)
+    by_cursor = client.get("/api/v1/keys?page_size=2&cursor=", headers=account.headers)
+    assert by_cursor.status_code == 200 and by_cursor.json == by_number.json
+    assert all("purchasesToday" in key and "usageToday" in key for key in by_cursor.json)
