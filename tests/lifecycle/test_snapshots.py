@@ -214,18 +214,22 @@ def _legacy_token(status: str) -> str:
 
 
 def _shown_count(activation_id: int) -> int:
-    """How many status-showing events of the activation are committed now."""
-    return Event.select().where((Event.activation == activation_id) & Event.type.in_(list(snapshots.SHOWING))).count()
+    """How many changes of the shown status are committed now (see _history)."""
+    return len(_history(activation_id))
 
 
 def _history(activation_id: int) -> list[str]:
+    """The activation's shown statuses, one per change: a commit may append two events that show
+    the same status (canceled then refunded, both CANCELED), and a poll between that commit and
+    its snapshot write is one change behind, not two."""
     with db.connection_context():
         rows = (
             Event.select(Event.type, Event.payload)
             .where((Event.activation == activation_id) & Event.type.in_(list(snapshots.SHOWING)))
             .order_by(Event.id)
         )
-        return [json.loads(row.payload)["status"] for row in rows]
+        statuses = [json.loads(row.payload)["status"] for row in rows]
+    return [status for n, status in enumerate(statuses) if n == 0 or statuses[n - 1] != status]
 
 
 def _reader(app, live_url: str, account, targets: list[int], seen: list, stop: threading.Event, seed: int) -> None:
