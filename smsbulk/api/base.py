@@ -159,6 +159,18 @@ class PageParameters(ma.Schema):
 _PAGE_PARAMETERS = PageParameters()
 
 
+def service_rule(check):
+    """A service's rule for a setting as a validator: one rule, whichever face applies it."""
+
+    def validate(value):
+        try:
+            check(value)
+        except (TypeError, ValueError) as exc:
+            raise ma.ValidationError(str(exc)) from exc
+
+    return validate
+
+
 def _documentation_only(decorator):
     """A smorest decorator that only records documentation, without the call it wraps around the
     view: smorest's `doc` and `alt_response` each add a function call to every request (a status

@@ -12,7 +12,7 @@ from ..models.users import KEY_STATES, SCOPES
 from ..representation import ActivationSchema, KeySchema, SmsSchema, TransactionSchema
 from ..services import keys
 from ..services.catalog import iso_of
-from .base import AMOUNT, Amount, AmountInput, Schema, UtcDateTime
+from .base import AMOUNT, Amount, AmountInput, Schema, UtcDateTime, service_rule
 
 __all__ = ["ActivationSchema", "SmsSchema", "TransactionSchema"]
 
@@ -90,20 +90,10 @@ class RentPriceSchema(Schema):
     stock = fields.Integer(required=True)
 
 
-def _rule(check):
-    """A service's rule for a setting as a validator: one rule, whichever face applies it."""
-
-    def validate(value):
-        try:
-            check(value)
-        except (TypeError, ValueError) as exc:
-            raise ma.ValidationError(str(exc)) from exc
-
-    return validate
-
-
 _SCOPE = fields.String(validate=validate.OneOf(SCOPES), metadata={"example": "read"})
-_CIDR = fields.String(validate=_rule(lambda cidr: keys.check_ips([cidr])), metadata={"example": "203.0.113.0/24"})
+_CIDR = fields.String(
+    validate=service_rule(lambda cidr: keys.check_ips([cidr])), metadata={"example": "203.0.113.0/24"}
+)
 
 
 class IssuedKeySchema(KeySchema):
@@ -127,7 +117,7 @@ class KeyChangeSchema(Schema):
     class Meta:
         unknown = ma.RAISE
 
-    name = fields.String(validate=_rule(keys.check_name), metadata={"example": "my bot"})
+    name = fields.String(validate=service_rule(keys.check_name), metadata={"example": "my bot"})
     daily_quota = fields.Integer(validate=validate.Range(0, keys.MAX_QUOTA), metadata={"example": 10000})
     max_purchases_per_day = fields.Integer(allow_none=True, validate=validate.Range(0, keys.MAX_PURCHASES))
     max_spend_per_day = AmountInput(allow_none=True, metadata={"example": "5.00", "description": "null: no cap"})
@@ -136,7 +126,7 @@ class KeyChangeSchema(Schema):
 
 
 class KeyCreateSchema(KeyChangeSchema):
-    name = fields.String(validate=_rule(keys.check_name), load_default="default", metadata={"example": "my bot"})
+    name = fields.String(validate=service_rule(keys.check_name), load_default="default", metadata={"example": "my bot"})
     scopes = fields.List(
         _SCOPE,
         validate=validate.Length(min=1),
@@ -144,7 +134,9 @@ class KeyCreateSchema(KeyChangeSchema):
         metadata={"example": ["read", "purchase"]},
     )
     expires_at = fields.AwareDateTime(
-        default_timezone=datetime.UTC, validate=_rule(keys.check_expiry), metadata={"example": "2030-01-31T12:00:00Z"}
+        default_timezone=datetime.UTC,
+        validate=service_rule(keys.check_expiry),
+        metadata={"example": "2030-01-31T12:00:00Z"},
     )
 
 

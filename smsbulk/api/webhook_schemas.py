@@ -10,25 +10,15 @@ from marshmallow import fields, validate
 
 from ..services import event_feed, waits, webhooks
 from ..services.keys import MAX_GRACE_SECONDS
-from .base import Schema, UtcDateTime
+from .base import Schema, UtcDateTime, service_rule
 
 _WEBHOOK_ID = {"example": "wh_5f0c8a1d2e3b4c5d6e7f8091"}
 _URL = {"example": "https://example.com/hooks/smsbulk"}
 
 
-def _rule(check):
-    def run(value):
-        try:
-            check(value)
-        except (TypeError, ValueError) as exc:
-            raise ma.ValidationError(str(exc)) from exc
-
-    return run
-
-
 _TYPES = fields.List(
     fields.String(metadata={"example": "activation.sms_received"}),
-    validate=_rule(webhooks.validate_event_types),
+    validate=service_rule(webhooks.validate_event_types),
     metadata={"description": "Event types, or `family.*` (e.g. `activation.*`); empty: every type"},
 )
 _WAIT = fields.Integer(
@@ -58,7 +48,7 @@ class EventQuerySchema(Schema):
 
     after = fields.Integer(load_default=0, validate=validate.Range(0, 2**62), metadata={"description": "A cursor"})
     types = fields.String(
-        validate=_rule(webhooks.validate_event_types),
+        validate=service_rule(webhooks.validate_event_types),
         metadata={"description": "Comma-separated event types or `family.*`", "example": "activation.*,ledger.entry"},
     )
     activation_id = fields.String(validate=validate.Length(1, 40), metadata={"example": "act_5f0c8a1d2e3b4c5d6e7f8091"})
