@@ -8,8 +8,9 @@ with a fingerprint of what it asks. Then:
   after that), so two concurrent twins buy once and both get the one answer.
 An answer that is not a success is not stored: the claim is given back and a retry runs afresh
 (an error left nothing behind to repeat). A claim whose process died is taken over after
-STALE_CLAIM_SECONDS; what it bought is then found again through the key each purchase and rental
-row also carries (services/purchases.py), never bought twice.
+STALE_CLAIM_SECONDS; what it bought is then found again through the key each purchase, rental
+and rental extension's charge row also carries (services/purchases.py, rentals.py,
+rental_extensions.py), never bought twice.
 
 Keys are kept IDEMPOTENCY_KEY_HOURS from the first request: an older row counts as absent, and
 the cron's purge deletes them and frees the key on the rows bought with it.
