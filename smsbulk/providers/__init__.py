@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from .base import ProviderAdapter
-from .http import DEFAULT_TIMEOUT
+# The adapters are imported when first built: the web, which quotes from the database and builds
+# none on the hot paths, then never loads an HTTP client library (several MB per process).
+from .base import DEFAULT_TIMEOUT, ProviderAdapter
 
 # kind -> factory(row, app config, redis connection, {country id: ISO code})
 AdapterFactory = Callable[..., ProviderAdapter]

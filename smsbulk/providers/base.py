@@ -12,6 +12,8 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+DEFAULT_TIMEOUT = 10.0  # seconds, for connect and for read; the PROVIDER_TIMEOUT_SECONDS setting
+
 
 class ProviderError(Exception):
     """Base of every upstream failure."""

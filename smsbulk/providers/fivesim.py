@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 from .base import (
+    DEFAULT_TIMEOUT,
     AmbiguousPurchaseError,
     NoNumbersError,
     OutOfFundsError,
@@ -32,7 +33,7 @@ from .base import (
 from .fivesim_hosting import HostingActions
 from .fivesim_orders import OPEN_STATES, country_ids, country_slugs, order_status, purchase_of
 from .fivesim_tables import PRODUCTS
-from .http import DEFAULT_TIMEOUT, fetch, status_error, to_decimal
+from .http import fetch, status_error, to_decimal
 
 __all__ = ["PAGE_SIZE", "PRODUCTS", "FiveSimProvider", "country_slugs"]
 

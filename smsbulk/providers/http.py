@@ -19,8 +19,6 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 
 from .base import AmbiguousPurchaseError, PermanentProviderError, ProviderError, RetryableProviderError
 
-DEFAULT_TIMEOUT = 10.0  # seconds, for connect and for read; the PROVIDER_TIMEOUT_SECONDS setting
-
 
 def to_decimal(value: Any) -> Decimal:
     """Money from a JSON value parsed with parse_float=Decimal, an int or a string."""

@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from .base import (
+    DEFAULT_TIMEOUT,
     ProviderAdapter,
     ProviderError,
     Purchase,
@@ -25,7 +26,7 @@ from .base import (
     RetryableProviderError,
     Status,
 )
-from .http import DEFAULT_TIMEOUT, fetch, status_error, to_decimal, transport_error
+from .http import fetch, status_error, to_decimal, transport_error
 from .sms_activate_answers import (
     active_row_status,
     active_rows,
