@@ -183,9 +183,10 @@ def _seconds() -> int:
 _owed: set[int] = set()  # activations whose write was lost with Redis: cleared at the next commit
 
 
-def queue_writes(pipe, committed: list[events.Appended], touched: dict[int, int]) -> list[int]:
+def queue_writes(pipe, committed: list[events.Appended], touched: dict[int, int]) -> list[tuple]:
     """Add to a pipeline the writes of a commit: each activation's newest shown state, and a
-    clear for those changed without an event. The activation ids written, in pipeline order."""
+    clear for those changed without an event. The scripts run, with their keys and arguments,
+    in pipeline order (a DEL runs no script)."""
     newest: dict[int, events.Appended] = {}
     for event in committed:
         if event.activation_id is not None and event.type in SHOWING:
@@ -193,24 +194,32 @@ def queue_writes(pipe, committed: list[events.Appended], touched: dict[int, int]
     seconds = _seconds()
     written = []
     for activation_id, event in newest.items():
-        fields = answers(event.user_id, event.payload)
-        pipe.evalsha(script_sha(_WRITE), 1, KEY.format(activation_id), event.id, seconds, *_pairs(fields))
-        written.append(activation_id)
+        key = KEY.format(activation_id)
+        if event.type == types.ACTIVATION_CREATED:
+            # A purchase's first state lasts until its job records the number, a few ms: not
+            # rendered for the poll that seldom comes (a miss reads it). The key goes, should
+            # SQLite give the id of a deleted activation again.
+            pipe.delete(key)
+            written.append((None, key, ()))
+            continue
+        args = (event.id, seconds, *_pairs(answers(event.user_id, event.payload)))
+        pipe.evalsha(script_sha(_WRITE), 1, key, *args)
+        written.append((_WRITE, key, args))
     cleared = (set(touched) | _owed) - set(newest)
     _owed.clear()
     for activation_id in sorted(cleared):
-        pipe.evalsha(script_sha(_CLEAR), 1, KEY.format(activation_id), seconds)
-        written.append(activation_id)
+        key = KEY.format(activation_id)
+        pipe.evalsha(script_sha(_CLEAR), 1, key, seconds)
+        written.append((_CLEAR, key, (seconds,)))
     return written
 
 
-def settle(connection, written: list[int], results: list) -> None:
-    """After the pipeline: where Redis did not know a script yet (a restart), the scripts are
-    loaded and the snapshot cleared instead (whatever the write was, clearing is always safe)."""
-    for activation_id, result in zip(written, results, strict=False):
+def settle(connection, written: list[tuple], results: list) -> None:
+    """After the pipeline: a script Redis did not know yet (a restart) is sent again in full. A
+    write run late is still in order: it is dropped if a newer one is held."""
+    for (script, key, args), result in zip(written, results, strict=False):
         if isinstance(result, redis.exceptions.NoScriptError):
-            connection.script_load(_WRITE)
-            run_script(connection, _CLEAR, [KEY.format(activation_id)], [_seconds()])
+            run_script(connection, script, [key], list(args))
         elif isinstance(result, Exception):
             raise result
 

@@ -47,6 +47,11 @@ def _rendered(activation_id: int) -> dict[str, str]:
     return {name: value.decode() if isinstance(value, bytes) else value for name, value in fields.items()}
 
 
+def _status(activation_id: int) -> str:
+    with db.connection_context():
+        return Activation.select(Activation.status).where(Activation.id == activation_id).scalar()
+
+
 def _ids(user_id: int) -> list[int]:
     with db.connection_context():
         rows = Activation.select(Activation.id).where(Activation.user == user_id).order_by(Activation.id)
@@ -64,8 +69,8 @@ def _poll_all(client, account) -> None:
 def _assert_current(account, codeless: set[int] = frozenset()) -> None:
     for activation_id in _ids(account.user.id):
         held = _held(activation_id)
-        if activation_id in codeless and "s" not in held:
-            continue  # cleared: the next poll reads the database
+        if "s" not in held and (activation_id in codeless or _status(activation_id) == "PENDING"):
+            continue  # cleared, or a new purchase's (never written): the next poll reads the database
         answers = {name: held.get(name) for name in snapshots.ANSWERS}
         assert answers == _rendered(activation_id), activation_id
 
