@@ -31,6 +31,7 @@ PER_ACTIVATION = {
     "REST": ("GET /api/v1/activations/{id}", ("POST /api/v1/activations",)),
 }
 SERVERS = ("web", "worker", "webhooks", "cron")
+POLL_P99_MS = 50.0  # issue 17: 500 bots, p99 of status polls
 # A code arrives after about seven polls, as a real SMS takes tens of seconds; a cancel after
 # two polls is past the early-cancel lock.
 SERVICE_ENV = {"SIMULATOR_SMS_DELAY_SECONDS": "20", "CANCEL_LOCK_SECONDS": "5"}
@@ -98,7 +99,7 @@ def summary(stats: dict[str, dict], rss: list[float], wait: int = 0) -> tuple[li
     failures = int(total["Failure Count"])
     polls = [(name, stats[name]) for name in POLLS if name in stats]
     worst_p99 = max((float(row["99%"]) for _, row in polls), default=0.0)
-    target = f"held up to {wait} s by design, no target" if wait else "target < 100 ms"
+    target = f"held up to {wait} s by design, no target" if wait else f"target < {POLL_P99_MS:.0f} ms"
     lines = [
         f"requests: {int(total['Request Count']):,}, failures: {failures}, {float(total['Requests/s']):,.0f} req/s",
         *(
@@ -109,7 +110,7 @@ def summary(stats: dict[str, dict], rss: list[float], wait: int = 0) -> tuple[li
         "status requests per activation: " + per_activation(stats),
         "web workers RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss) + " (target <= 120 MB each)",
     ]
-    ok = failures == 0 and (wait or worst_p99 < 100) and all(mb <= 120 for mb in rss)
+    ok = failures == 0 and (wait or worst_p99 < POLL_P99_MS) and all(mb <= 120 for mb in rss)
     return lines, ok
 
 
