@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 
 from gunicorn.glogging import Logger as GunicornLogger
 from gunicorn.http import errors as http_errors
@@ -95,12 +97,25 @@ def refusal(status: int, legacy: bool) -> bytes:
     return ("\r\n".join(line for line in headers if line) + "\r\n\r\n").encode() + body
 
 
+def _uses_sqlite() -> bool:
+    return os.environ.get("DATABASE_URL", "sqlite").startswith("sqlite")
+
+
+def _without_postgresql_driver() -> None:
+    """Peewee imports psycopg2 whenever it is installed: 6 MB of every web process on SQLite,
+    which never uses it. Importing it is refused there (peewee then leaves it out)."""
+    if _uses_sqlite():
+        sys.modules.setdefault("psycopg2", None)
+
+
 class GeventWorker(StyledErrors, _GeventWorker):
     def patch(self):
         super().patch()
-        from psycogreen.gevent import patch_psycopg
+        _without_postgresql_driver()
+        if not _uses_sqlite():
+            from psycogreen.gevent import patch_psycopg
 
-        patch_psycopg()  # PostgreSQL queries yield to other greenlets instead of blocking the process
+            patch_psycopg()  # PostgreSQL queries yield to other greenlets instead of blocking the process
         _require_greenlet_local_connections()
 
 
@@ -115,7 +130,9 @@ def _require_greenlet_local_connections() -> None:
 
 
 class ThreadWorker(StyledErrors, _ThreadWorker):
-    pass
+    def init_process(self):
+        _without_postgresql_driver()
+        super().init_process()
 
 
 class Logger(GunicornLogger):
