@@ -33,6 +33,7 @@
 | PROVIDER_BREAKER_THRESHOLD | 5 | this many upstream failures in a row open a provider's circuit |
 | PROVIDER_BREAKER_COOLDOWN_SECONDS | 60 | an open circuit lets one trial call through after this long |
 | PROVIDER_HEALTH_CACHE_SECONDS | 1 | a process re-reads the circuits of other processes' providers at most this often |
+| OFFERS_CACHE_SECONDS | 1 | a process re-reads a route's offers (prices, stock, providers) at most this often |
 | RENT_PRICE_HOURS | 4,24,168,720 | rental lengths each provider is quoted for; others are priced from these |
 | RENT_MIN_HOURS | 1 | the shortest rental (one shorter than the shortest quoted length pays for that one) |
 | RENT_MAX_HOURS | 1344 | the longest rental, extensions included (8 weeks, as SMS-Activate) |
@@ -108,6 +109,7 @@ class Config:
         self.PROVIDER_BREAKER_THRESHOLD = _env_int("PROVIDER_BREAKER_THRESHOLD", 5)
         self.PROVIDER_BREAKER_COOLDOWN_SECONDS = _env_int("PROVIDER_BREAKER_COOLDOWN_SECONDS", 60)
         self.PROVIDER_HEALTH_CACHE_SECONDS = float(env.get("PROVIDER_HEALTH_CACHE_SECONDS", "1"))
+        self.OFFERS_CACHE_SECONDS = float(env.get("OFFERS_CACHE_SECONDS", "1"))
         self.RENT_PRICE_HOURS = env.get("RENT_PRICE_HOURS", "4,24,168,720")
         self.RENT_MIN_HOURS = _env_int("RENT_MIN_HOURS", 1)
         self.RENT_MAX_HOURS = _env_int("RENT_MAX_HOURS", 1344)
@@ -164,3 +166,4 @@ class TestConfig(Config):
         self.CANCEL_LOCK_SECONDS = 0
         self.KEY_CACHE_SECONDS = 0.0
         self.PROVIDER_HEALTH_CACHE_SECONDS = 0.0
+        self.OFFERS_CACHE_SECONDS = 0.0

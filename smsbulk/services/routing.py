@@ -7,8 +7,10 @@ below is keyed by the row's fields and rebuilds an adapter whose row changed.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
+import time
 from decimal import Decimal
 
 from flask import current_app
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 # never share an adapter.
 _adapters: dict[tuple[str, int], tuple[tuple, ProviderAdapter]] = {}
 _lock = threading.Lock()
+# (instance, statement, parameters) -> (when it goes stale, the offers read): see _offer_rows().
+_offers: dict[tuple, tuple[float, list[Price]]] = {}
+MAX_CACHED_ROUTES = 10_000
 
 
 def _country_codes() -> dict[int, str]:
@@ -60,7 +65,7 @@ def candidates(service: str, country_id: int, operator: str, max_cost: Decimal |
     Each offer comes with its provider row, and with failures_counted: whether the provider's
     breaker had failures counted when read, which a success then resets. A purchase reads this
     twice (quote and job): a compiled statement (smsbulk/compiled.py), whose parameters follow
-    _offers()."""
+    _offers_query()."""
     operator = operator if operator and operator != "any" else None
     params: list = [service, country_id, 0]
     if operator:
@@ -68,14 +73,32 @@ def candidates(service: str, country_id: int, operator: str, max_cost: Decimal |
     if max_cost is not None:
         params.append(Price.cost.db_value(max_cost))
     name = f"offers{'-by-operator' if operator else ''}{'-max-cost' if max_cost is not None else ''}"
-    offers = compiled_rows(name, lambda: _offers(service, country_id, operator, max_cost), *params)
+    offers = _offer_rows(name, params, lambda: _offers_query(service, country_id, operator, max_cost))
     circuits = health.health(offer.provider_id for offer in offers)
     for offer in offers:
         offer.failures_counted = offer.provider_id in circuits.counting
     return [offer for offer in offers if offer.provider_id not in circuits.open]
 
 
-def _offers(service: str, country_id: int, operator: str | None, max_cost: Decimal | None):
+def _offer_rows(name: str, params: list, query) -> list[Price]:
+    """A route's offers, read by each process at most every OFFERS_CACHE_SECONDS (a purchase
+    reads them twice, in its quote and in its job): an operator's change of a price, a stock or
+    a provider reaches the quotes within that time. Each caller gets copies, as it marks them
+    (failures_counted)."""
+    config = current_app.config
+    ttl, key = config["OFFERS_CACHE_SECONDS"], (config["DATABASE_URL"], name, *params)
+    if ttl <= 0:
+        return compiled_rows(name, query, *params)
+    now = time.monotonic()
+    cached = _offers.get(key)
+    if cached is None or cached[0] <= now:
+        if len(_offers) >= MAX_CACHED_ROUTES:
+            _offers.clear()
+        cached = _offers[key] = (now + ttl, compiled_rows(name, query, *params))
+    return [copy.copy(offer) for offer in cached[1]]
+
+
+def _offers_query(service: str, country_id: int, operator: str | None, max_cost: Decimal | None):
     query = (
         Price.select(Price, Provider)
         .join(Provider)
@@ -93,5 +116,6 @@ def reset_caches() -> None:
     """Forget adapters, circuits and the reference tables (tests use a fresh database each time)."""
     with _lock:
         _adapters.clear()
+    _offers.clear()
     health.forget()
     catalog.reference.clear()

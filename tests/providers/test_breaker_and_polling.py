@@ -214,3 +214,28 @@ def test_circuits_are_read_once_per_cache_time_and_at_once_after_a_change_here(a
     assert health.health([simulator.id]).counting == {simulator.id}  # ... is seen at once
     health.report(simulator, None, counting=True)
     assert health.health([simulator.id]).counting == set()
+
+
+def test_offers_are_read_once_per_cache_time_and_each_caller_gets_its_own_copies(app, monkeypatch):
+    from decimal import Decimal
+
+    from smsbulk.models import Price
+    from smsbulk.services import routing
+
+    app.config["OFFERS_CACHE_SECONDS"] = 0.3
+    reads = []
+    real_read = routing.compiled_rows
+    monkeypatch.setattr(routing, "compiled_rows", lambda *args: reads.append(args[0]) or real_read(*args))
+    with db.connection_context():
+        offer = Price.select().where((Price.service == "wa") & (Price.country == 0) & (Price.stock > 0)).first()
+        original = offer.user_price
+        first = routing.candidates("wa", 0, "any")
+        first[0].failures_counted = "marked by its caller"
+        again = routing.candidates("wa", 0, "any")  # within the cache time: not read again
+        assert reads == ["offers"]
+        assert again[0].failures_counted is False and again[0] is not first[0]
+        Price.update(user_price=original + Decimal("1.00")).where(Price.id == offer.id).execute()
+        assert {o.user_price for o in routing.candidates("wa", 0, "any") if o.id == offer.id} == {original}
+        time.sleep(0.35)
+        changed = {o.user_price for o in routing.candidates("wa", 0, "any") if o.id == offer.id}
+        assert changed == {original + Decimal("1.00")} and reads == ["offers", "offers"]
