@@ -70,6 +70,13 @@
 
 import os
 
+DEFAULT_DATABASE_URL = "sqlite:///smsbulk.db"
+
+
+def database_url() -> str:
+    """The database this process serves: DATABASE_URL, or the SQLite file beside it."""
+    return os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+
 
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -78,7 +85,7 @@ def _env_int(name: str, default: int) -> int:
 class Config:
     def __init__(self) -> None:
         env = os.environ
-        self.DATABASE_URL = env.get("DATABASE_URL", "sqlite:///smsbulk.db")
+        self.DATABASE_URL = database_url()
         self.REDIS_URL = env.get("REDIS_URL") or None
         self.SECRET_KEY = env.get("SECRET_KEY", "dev-only-secret-change-me")
         self.CANCEL_LOCK_SECONDS = _env_int("CANCEL_LOCK_SECONDS", 120)

@@ -19,6 +19,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from .config import DEFAULT_DATABASE_URL
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVICES = ("web", "worker", "webhooks", "cron")
 STABLE_SECONDS = 60.0
@@ -116,7 +118,7 @@ def supervise(children: list[Child], stop: dict) -> None:
 
 def main() -> int:
     os.chdir(ROOT)
-    os.environ.setdefault("DATABASE_URL", "sqlite:///smsbulk.db")
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     os.environ.setdefault("PORT", "8000")
     os.environ.setdefault("BIND_HOST", "127.0.0.1")
     os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE", "1")  # a developer's receiver listens on localhost

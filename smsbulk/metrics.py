@@ -18,6 +18,8 @@ import hashlib
 import os
 import tempfile
 
+from .config import database_url
+
 
 def folder_for(database_url: str) -> str:
     if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
@@ -27,9 +29,7 @@ def folder_for(database_url: str) -> str:
 
 
 def _prepare() -> str:
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or folder_for(
-        os.environ.get("DATABASE_URL", "sqlite:///smsbulk.db")
-    )
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or folder_for(database_url())
     os.makedirs(folder, mode=0o700, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     return folder

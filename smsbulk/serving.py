@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 
 from gunicorn.glogging import Logger as GunicornLogger
@@ -30,6 +29,7 @@ from gunicorn.workers.ggevent import GeventWorker as _GeventWorker
 from gunicorn.workers.gthread import ThreadWorker as _ThreadWorker
 
 from . import logs
+from .config import database_url
 
 LEGACY_PATH = "/stubs/handler_api.php"
 # Gunicorn's refusals by status; any other client error is a 400.
@@ -97,22 +97,22 @@ def refusal(status: int, legacy: bool) -> bytes:
     return ("\r\n".join(line for line in headers if line) + "\r\n\r\n").encode() + body
 
 
-def _uses_sqlite() -> bool:
-    return os.environ.get("DATABASE_URL", "sqlite").startswith("sqlite")
+def _on_sqlite() -> bool:
+    return database_url().startswith("sqlite")
 
 
-def _without_postgresql_driver() -> None:
+def _keep_postgresql_driver_out() -> None:
     """Peewee imports psycopg2 whenever it is installed: 6 MB of every web process on SQLite,
-    which never uses it. Importing it is refused there (peewee then leaves it out)."""
-    if _uses_sqlite():
-        sys.modules.setdefault("psycopg2", None)
+    which never uses it. The import is refused there, and Peewee leaves the driver out."""
+    sys.modules.setdefault("psycopg2", None)
 
 
 class GeventWorker(StyledErrors, _GeventWorker):
     def patch(self):
         super().patch()
-        _without_postgresql_driver()
-        if not _uses_sqlite():
+        if _on_sqlite():
+            _keep_postgresql_driver_out()
+        else:
             from psycogreen.gevent import patch_psycopg
 
             patch_psycopg()  # PostgreSQL queries yield to other greenlets instead of blocking the process
@@ -131,7 +131,8 @@ def _require_greenlet_local_connections() -> None:
 
 class ThreadWorker(StyledErrors, _ThreadWorker):
     def init_process(self):
-        _without_postgresql_driver()
+        if _on_sqlite():
+            _keep_postgresql_driver_out()
         super().init_process()
 
 
