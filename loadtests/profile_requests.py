@@ -2,6 +2,7 @@
 
     .venv/bin/python -m loadtests.profile_requests getStatus --calls 2000            # µs per call
     .venv/bin/python -m loadtests.profile_requests rest --calls 2000 --profile       # + cProfile top 30
+    .venv/bin/python -m loadtests.profile_requests purchase-job --calls 1000        # the worker's part
     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \\
         .venv/bin/python -m loadtests.profile_requests getStatus --calls 1000 --warm 200
 
@@ -13,6 +14,10 @@ does for it, minus Gunicorn's HTTP parsing (which the bare-Flask ceiling pays to
 For instruction counts (deterministic on a busy machine, unlike time): run under callgrind with
 two --calls values and divide the difference of the totals by the difference of the calls; the
 `instructions` scenario does that itself (`--valgrind`).
+
+purchase-job measures the other side of a purchase: the web enqueues purchases (as purchase-web),
+then a worker of `python -m workers` runs them, and the same worker runs as many no-op jobs (the
+queue's own cost, the ceiling (e) of `make bench`); both are µs of CPU per job.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import time
 
 from .stack import BIN, ROOT
 
-SCENARIOS = ("getStatus", "getStatusV2", "rest", "rest304", "bare", "purchase", "purchase-web")
+SCENARIOS = ("getStatus", "getStatusV2", "rest", "rest304", "bare", "purchase", "purchase-web", "purchase-job")
 
 
 def _environ(app, scenario: str, key: str, activation) -> dict:
@@ -42,7 +47,8 @@ def _environ(app, scenario: str, key: str, activation) -> dict:
     else:
         path, query, headers = f"/api/v1/activations/{activation.public_id}", "", {"x-api-key": key}
     # purchase: the job runs inline (RQ_ASYNC off), the web's and the job's work in one call;
-    # purchase-web: the web's part only (the job is enqueued, not run, and not waited for).
+    # purchase-web: the web's part only (the job is enqueued, not run, and not waited for);
+    # purchase-job: the same, then a worker runs the jobs.
     if scenario.startswith("purchase"):
         body = b'{"serviceCode": "wa", "countryIso": "TR"}'
         builder = EnvironBuilder(
@@ -137,13 +143,55 @@ def run(scenario: str, calls: int, warm: int, profile: bool) -> float:
         profiler.disable()
     spent = time.process_time() - started
     if profiler:
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
-        print(out.getvalue())
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
-        print(out.getvalue())
+        _print_profile(profiler)
     return 1e6 * spent / max(calls, 1)
+
+
+def _burst(queue: str, calls: int, profile: bool) -> float:
+    """µs of CPU per job for a worker of `python -m workers` that runs the queue's jobs until it is empty."""
+    from smsbulk.extensions import get_redis
+    from smsbulk.queues import SERIALIZER
+    from workers.__main__ import AppWorker
+
+    worker = AppWorker([queue], connection=get_redis(), serializer=SERIALIZER)
+    profiler = cProfile.Profile() if profile else None
+    started = time.process_time()
+    if profiler:
+        profiler.enable()
+    worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+    if profiler:
+        profiler.disable()
+        _print_profile(profiler)
+    return 1e6 * (time.process_time() - started) / max(calls, 1)
+
+
+def worker_jobs(calls: int, warm: int, profile: bool) -> tuple[float, float]:
+    """A purchase job's CPU in the worker, and a no-op job's (the queue's own cost, as in (e) of
+    `make bench`), each run by the same worker class, after a warm-up of each."""
+    from smsbulk import create_app
+    from smsbulk.queues import QueueNames, get_queue
+
+    app = create_app({"RQ_ASYNC": True, "PURCHASE_WAIT_SECONDS": 0})
+    key, activation = _prepare(app)
+    environ = _environ(app, "purchase-job", key, activation)
+    figures = []
+    with app.app_context():
+        for count in (warm, calls):
+            for _ in range(count):
+                _call(app, environ)  # the web's part: debit, record, enqueue
+            figures.append(_burst(QueueNames.PURCHASES, count, profile and count == calls))
+        for count in (warm, calls):
+            for n in range(count):
+                get_queue(QueueNames.PURCHASES).enqueue("loadtests.bench_jobs.noop", n, result_ttl=60, job_timeout=60)
+            figures.append(_burst(QueueNames.PURCHASES, count, False))
+    return figures[1], figures[3]
+
+
+def _print_profile(profiler: cProfile.Profile) -> None:
+    for order, count in (("cumulative", 40), ("tottime", 30)):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(count)
+        print(out.getvalue())
 
 
 def callgrind_instructions(scenario: str, calls: int, warm: int) -> float:
@@ -189,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
 
     with stack.prepared(BENCH_ENV) as running:
         os.environ.update(running.env)
+        if args.scenario == "purchase-job":
+            purchase, noop = worker_jobs(args.calls, args.warm, args.profile)
+            print(f"purchase job: {purchase:,.0f} µs CPU per job; no-op job: {noop:,.0f} µs ({args.calls} each)")
+            return 0
         per_call = run(args.scenario, args.calls, args.warm, args.profile)
     print(f"{args.scenario}: {per_call:,.0f} µs CPU per call ({args.calls} calls)", file=sys.stderr)
     return 0
