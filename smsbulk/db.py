@@ -6,7 +6,7 @@ import os
 import sqlite3
 
 import peewee
-from flask import Flask, request
+from flask import Flask, has_request_context
 from playhouse.db_url import parse, schemes
 
 from .extensions import db, private_files
@@ -30,6 +30,10 @@ def open_database(url: str):
     so `sqlite://` and `postgresql://` URLs are served by their `+pool` classes: a request or job
     takes an open connection from its process's pool and gives it back (`timeout` is how long it
     waits when all are in use).
+
+    A request takes its connection at its first query, not when it starts (RequestConnected):
+    most status reads and long-poll waits are answered from Redis and take none. Outside a
+    request, a query without a connection opened for it fails (jobs and commands open theirs).
     """
     scheme = url.split("://", 1)[0].removesuffix("+pool")
     database_class = schemes.get(f"{scheme}+pool")
@@ -42,7 +46,16 @@ def open_database(url: str):
     if family == "sqlite":
         options["pragmas"] = SQLITE_PRAGMAS
         _create_private(options["database"])
-    return database_class(autoconnect=False, **options)
+    return type(database_class.__name__, (RequestConnected, database_class), {})(autoconnect=False, **options)
+
+
+class RequestConnected:
+    """A database whose request connects at its first query (teardown_request gives it back)."""
+
+    def cursor(self, *args, **kwargs):
+        if self.is_closed() and has_request_context():
+            self.connect()
+        return super().cursor(*args, **kwargs)
 
 
 def _create_private(path: str) -> None:
@@ -55,11 +68,6 @@ def _create_private(path: str) -> None:
 
 def init_db(app: Flask) -> None:
     db.initialize(open_database(app.config["DATABASE_URL"]))
-
-    @app.before_request
-    def _connect() -> None:
-        if request.blueprint != "health":  # /healthz and /readyz must answer without a database
-            db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close(exc: BaseException | None) -> None:

@@ -5,8 +5,9 @@ channel (services/push.py): the account, its newest event id and the subjects th
 (`a<activation id>`, `r<rental id>`). Each web process holds one subscription to that channel,
 read by one listener thread (a greenlet under gevent: smsbulk/serving.py), and wakes the
 waiters of that account - only those of that subject when they wait for one. A waiter then
-reads the database once more. A waiter holds no database connection while it waits, and, under
-gevent, no thread: 2,000 waiting bots cost 2,000 greenlets and one Redis connection per process.
+reads once more (its snapshot; the database on a miss). A waiter holds no database connection
+while it waits and takes none after unless that read needs one, and, under gevent, no thread:
+2,000 waiting bots cost 2,000 greenlets and one Redis connection per process.
 
 No wake-up is trusted to arrive: a waiter registers before it reads, so an event committed
 between its read and its wait still wakes it; the subscription wakes every waiter when it
@@ -220,16 +221,16 @@ def watch(user_id: int, subject: str | None, read: Callable[[], T], done: Callab
 
 
 class _no_connection:
-    """Give the request's pooled database connection back while waiting; take one after."""
+    """Give the request's pooled database connection back while waiting: its next query, if any
+    (a read the snapshot cannot answer), takes one again (db.RequestConnected). Retaking it on
+    every wake-up made 2,000 waiters whose time was up at once queue for the pool's connections,
+    and a woken waiter queue behind them for seconds."""
 
     def __enter__(self):
-        self.had = not db.is_closed()
-        if self.had:
+        if not db.is_closed():
             if db.in_transaction():
                 raise RuntimeError("a wait inside a transaction would hold its locks")
             db.close()
 
     def __exit__(self, *exc):
-        if self.had:
-            db.connect(reuse_if_open=True)
         return False

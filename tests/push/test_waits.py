@@ -179,6 +179,34 @@ def test_a_waiting_request_holds_no_database_connection(app, client, make_user):
     assert seen["in use"] == 0
 
 
+def test_a_wait_answered_from_snapshots_takes_no_database_connection(app, client, make_user, monkeypatch):
+    """Before, each request took a pooled connection as it began and each waiter took one again
+    when woken: 2,000 waiters whose time was up at once queued for the pool, and a waiter woken by
+    its code queued behind them. A read the snapshots answer needs none."""
+    app.config["KEY_CACHE_SECONDS"] = 5  # as in production: the key is read once, then cached
+    account = make_user()
+    bought = client.post("/api/v1/activations", json=BUY, headers=account.headers).json
+    path = f"/api/v1/activations/{bought['id']}"
+    legacy = f"/stubs/handler_api.php?api_key={account.key}&action=getStatus&id={bought['legacyId']}"
+    client.get(path, headers=account.headers)  # the key, now cached
+    taken = []
+    connect = db.obj.connect
+
+    def counted(*args, **kwargs):
+        if threading.current_thread() is threading.main_thread():  # the test client's requests
+            taken.append(1)
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(db.obj, "connect", counted)
+    poller = later(app, 0.5, poll_statuses)
+    answer = client.get(path + "?wait=20", headers=account.headers)
+    poller.join()
+    assert answer.json["status"] == "RECEIVED" and taken == []
+    assert client.get(legacy + "&wait=20").data.startswith(b"STATUS_OK:") and taken == []
+    assert client.get("/api/v1/wallet/transactions", headers=account.headers).status_code == 200
+    assert taken == [1]  # a read of the database still takes one
+
+
 def test_waits_holding_threads_are_bounded_under_the_thread_model(app, client, make_user):
     app.config["WAIT_MAX_THREADS"] = 0  # no thread may be held: a wait answers at once
     account = make_user()
