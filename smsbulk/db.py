@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 
 import peewee
 from flask import Flask, has_request_context
@@ -35,7 +34,6 @@ def open_database(url: str):
     A request takes its connection at its first query, not when it starts (RequestConnected):
     most status reads and long-poll waits are answered from Redis and take none. Outside a
     request, a query without a connection opened for it fails (jobs and commands open theirs).
-    A connection given back a moment ago is handed out again unprobed (RecentlyUsed).
     """
     scheme = url.split("://", 1)[0].removesuffix("+pool")
     database_class = schemes.get(f"{scheme}+pool")
@@ -48,8 +46,7 @@ def open_database(url: str):
     if family == "sqlite":
         options["pragmas"] = SQLITE_PRAGMAS
         _create_private(options["database"])
-    bases = (RequestConnected, RecentlyUsed, database_class)
-    return type(database_class.__name__, bases, {})(autoconnect=False, **options)
+    return type(database_class.__name__, (RequestConnected, database_class), {})(autoconnect=False, **options)
 
 
 class RequestConnected:
@@ -59,44 +56,6 @@ class RequestConnected:
         if self.is_closed() and has_request_context():
             self.connect()
         return super().cursor(*args, **kwargs)
-
-
-# The pool probes a connection before handing it out (on PostgreSQL a `SELECT 1`: a round trip
-# per request or job, one in seven of a purchase's). One given back within this window is handed
-# out unprobed: a server restart takes longer, so every connection it broke is older than this
-# by then and is still probed. HikariCP's aliveBypassWindowMs (500 ms) makes the same bet.
-ALIVE_BYPASS_SECONDS = 0.5
-
-
-class RecentlyUsed:
-    """A pool that does not probe a connection given back less than ALIVE_BYPASS_SECONDS ago."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.returned_at: dict[int, float] = {}
-
-    def _close(self, conn, close_conn: bool = False) -> None:
-        if close_conn:
-            self.returned_at.pop(self.conn_key(conn), None)
-        else:
-            self.returned_at[self.conn_key(conn)] = time.monotonic()
-        super()._close(conn, close_conn)
-
-    def _is_closed(self, conn) -> bool:
-        returned = self.returned_at.pop(self.conn_key(conn), None)
-        if returned is not None and time.monotonic() - returned < ALIVE_BYPASS_SECONDS and _idle(conn):
-            return False
-        return super()._is_closed(conn)
-
-
-def _idle(conn) -> bool:
-    """Open, outside a transaction, by what the driver knows without a round trip."""
-    if isinstance(conn, sqlite3.Connection):
-        try:
-            return not conn.in_transaction
-        except sqlite3.ProgrammingError:  # closed
-            return False
-    return not conn.closed and conn.info.transaction_status == 0  # psycopg2's TRANSACTION_STATUS_IDLE
 
 
 def _create_private(path: str) -> None:
