@@ -209,8 +209,8 @@ def watch(user_id: int, subject: str | None, read: Callable[[], T], done: Callab
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            with _no_connection():
-                woken = waiter.wait(left)
+            _give_back_connection()
+            woken = waiter.wait(left)
             value = read()  # woken, or time is up: one more look either way
             if not woken:
                 break
@@ -220,17 +220,12 @@ def watch(user_id: int, subject: str | None, read: Callable[[], T], done: Callab
         slot.release()
 
 
-class _no_connection:
-    """Give the request's pooled database connection back while waiting: its next query, if any
+def _give_back_connection() -> None:
+    """Give the request's pooled database connection back before waiting: its next query, if any
     (a read the snapshot cannot answer), takes one again (db.RequestConnected). Retaking it on
     every wake-up made 2,000 waiters whose time was up at once queue for the pool's connections,
     and a woken waiter queue behind them for seconds."""
-
-    def __enter__(self):
-        if not db.is_closed():
-            if db.in_transaction():
-                raise RuntimeError("a wait inside a transaction would hold its locks")
-            db.close()
-
-    def __exit__(self, *exc):
-        return False
+    if not db.is_closed():
+        if db.in_transaction():
+            raise RuntimeError("a wait inside a transaction would hold its locks")
+        db.close()
