@@ -223,7 +223,8 @@ def table(
     if isinstance(poll, LargeFigures):
         lines.append(
             f"| f | poll_once, {poll.open_activations:,} open, {poll.coded:,} codes due | {poll.cycle_seconds:.2f} s "
-            f"({poll.cycle_cpu:.2f} s CPU in the poller; {poll.cycle_counts.get('messages', 0):,} codes recorded); "
+            f"({poll.cycle_cpu:.2f} s CPU in the poller; the in-process simulator answering took "
+            f"{poll.upstream_seconds:.2f} s of it; {poll.cycle_counts.get('messages', 0):,} codes recorded); "
             f"next cycle {poll.quiet_seconds:.2f} s | | {poll.upstream_calls} upstream call(s) "
             f"| {100 * poll.cycle_seconds / interval:.0f} % of the {interval:g} s poll interval | < 100 % | |"
         )

@@ -46,7 +46,9 @@ class Activation(BaseModel):
     status = peewee.CharField(max_length=16, default=PENDING)
     user_cost = MoneyField()
     max_price = MoneyField(null=True)
-    provider = peewee.ForeignKeyField(Provider, null=True, on_delete="SET NULL")
+    # No index of its own: (provider, status) and (provider, provider_ref) below begin with it, and
+    # every status change writes each of the table's indexes.
+    provider = peewee.ForeignKeyField(Provider, null=True, on_delete="SET NULL", index=False)
     provider_ref = peewee.CharField(max_length=64, null=True)
     provider_cost = MoneyField(places=4, null=True)
     phone_number = peewee.CharField(max_length=20, null=True)
