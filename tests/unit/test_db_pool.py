@@ -1,4 +1,5 @@
-"""The connection pool: a connection broken while it sat in the pool is not handed out again.
+"""The connection pool: a connection broken while it sat in the pool is not handed out again, and
+the connections a burst left idle are closed by the web process (smsbulk/serving.py ReleasesIdle).
 
 A database restart or an administrator ends connections the pool holds. The pool probes each
 connection before handing it out (smsbulk/db.py), so the next request gets a working one. The
@@ -8,11 +9,13 @@ test breaks a pooled connection behind the pool's back, on whichever database th
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 
 import psycopg2
 
 from smsbulk.extensions import db
+from smsbulk.serving import release_idle
 
 
 def pooled_connection():
@@ -38,3 +41,44 @@ def test_a_connection_broken_while_idle_is_replaced_at_checkout(app):
     with db.connection_context():
         assert db.execute_sql("SELECT 7").fetchone()[0] == 7
         assert db.connection() is not broken
+
+
+def is_closed(conn) -> bool:
+    if isinstance(conn, sqlite3.Connection):
+        try:
+            conn.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            return True
+        return False
+    return bool(conn.closed)
+
+
+def checked_out_together(count: int) -> list:
+    """`count` connections held at once by as many threads (a burst), then given back to the pool."""
+    barrier, taken = threading.Barrier(count), []
+
+    def hold():
+        with db.connection_context():
+            taken.append(db.connection())
+            barrier.wait(10)
+
+    threads = [threading.Thread(target=hold) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return taken
+
+
+def test_a_web_process_closes_the_connections_a_burst_left_idle_and_keeps_those_in_use(app):
+    idle = checked_out_together(4)
+    assert len({id(conn) for conn in idle}) == 4 and not any(is_closed(conn) for conn in idle)
+    with db.connection_context():
+        in_use = db.connection()
+        releasing = threading.Thread(target=release_idle)  # the web worker's thread (smsbulk/serving.py)
+        releasing.start()
+        releasing.join(10)
+        assert db.execute_sql("SELECT 7").fetchone()[0] == 7 and db.connection() is in_use
+    assert all(is_closed(conn) for conn in idle if conn is not in_use)
+    with db.connection_context():  # the pool opens a new one when asked
+        assert db.execute_sql("SELECT 8").fetchone()[0] == 8
