@@ -37,6 +37,8 @@ from gunicorn.workers.gthread import ThreadWorker as _ThreadWorker
 from . import logs
 from .config import database_url
 
+log = logging.getLogger(__name__)
+
 LEGACY_PATH = "/stubs/handler_api.php"
 # Gunicorn's refusals by status; any other client error is a 400.
 _STATUS = (
@@ -131,7 +133,10 @@ class ReleasesIdle:
 def _release_every(seconds: float) -> None:
     while True:
         time.sleep(seconds)
-        release_idle()
+        try:
+            release_idle()
+        except Exception:  # noqa: BLE001 - logged; the next round tries again
+            log.exception("releasing idle connections failed")
 
 
 def release_idle() -> None:
