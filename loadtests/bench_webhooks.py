@@ -61,7 +61,7 @@ class Receiver:
                 self.note(headers, body)
                 writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):  # cancelled: serve()'s end
             writer.close()
 
     def note(self, headers: dict, body: bytes) -> None:
@@ -80,6 +80,13 @@ class Receiver:
         self.port = server.sockets[0].getsockname()[1]
         self.ready.set()
         self.loop.run_forever()
+        # Stopped while kept-alive connections' handlers still read: end them before the loop goes
+        # (otherwise "Task was destroyed but it is pending!" in the bench's output).
+        pending = asyncio.all_tasks(self.loop)
+        for task in pending:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.close()
 
     def __enter__(self):
         self.thread.start()
