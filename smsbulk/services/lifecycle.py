@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 500  # activations per message query and write transaction (well under SQLite's bound variables)
 INSERT_BATCH = 100  # rows per INSERT (5 columns each)
+FINAL = (pb.CANCELED, pb.FINISHED)  # upstream states that close an activation here
 
 
 def poll_once(now: datetime.datetime | None = None) -> dict[str, int]:
@@ -78,8 +79,8 @@ def apply_status(activation_id: int, answer: pb.Status) -> tuple[int, int]:
 def apply_statuses(answers: dict[int, pb.Status]) -> tuple[int, int]:
     """apply_status for many activations with set-based message writes; (new SMS, closed)."""
     new = record_batch({activation_id: a.messages for activation_id, a in answers.items() if a.messages})
-    closed = sum(_follow_final_state(activation_id, a.state) for activation_id, a in answers.items())
-    return new, closed
+    final = [(activation_id, a.state) for activation_id, a in answers.items() if a.state in FINAL]
+    return new, sum(_follow_final_state(activation_id, state) for activation_id, state in final)
 
 
 def _owner(activation_id: int) -> int | None:
@@ -87,8 +88,6 @@ def _owner(activation_id: int) -> int | None:
 
 
 def _follow_final_state(activation_id: int, state: str) -> int:
-    if state not in (pb.CANCELED, pb.FINISHED):
-        return 0
     user_id = _owner(activation_id)
     if user_id is None:
         return 0
