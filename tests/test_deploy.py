@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 
+import psutil
 import pytest
 import redis
 
@@ -122,3 +123,30 @@ def ready(port: int) -> bool:
             return answer.status == 200
     except OSError:
         return False
+
+
+def redis_servers_in(folder) -> list[int]:
+    """Pids of the redis-server processes running in `folder` (an embedded server runs where the
+    command that started it ran)."""
+    found = []
+    for process in psutil.process_iter(["name"]):
+        try:
+            if process.info["name"] == "redis-server" and process.cwd() == str(folder):
+                found.append(process.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+@pytest.mark.sqlite_only  # its own SQLite file and embedded Redis: run once, in make test
+def test_the_release_command_on_embedded_defaults_leaves_no_redis_server_behind(tmp_path):
+    env = {name: value for name, value in os.environ.items() if name not in ("REDIS_URL", "DATABASE_URL")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/release.db"
+    release = [os.path.join(BIN, "flask"), "--app", os.path.join(ROOT, "wsgi.py"), "db-upgrade"]
+    for _ in range(2):  # the first run migrates, the second finds nothing pending
+        done = subprocess.run(release, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        left = redis_servers_in(tmp_path)
+        for pid in left:  # stop what a failure left, then fail
+            os.kill(pid, signal.SIGTERM)
+        assert not left, "the embedded Redis server outlived the command"
