@@ -16,6 +16,7 @@ import psycopg2
 
 from smsbulk.extensions import db
 from smsbulk.serving import release_idle
+from tests.factories import race
 
 
 def pooled_connection():
@@ -55,19 +56,13 @@ def is_closed(conn) -> bool:
 
 def checked_out_together(count: int) -> list:
     """`count` connections held at once by as many threads (a burst), then given back to the pool."""
-    barrier, taken = threading.Barrier(count), []
+    holding = threading.Barrier(count)
 
     def hold():
-        with db.connection_context():
-            taken.append(db.connection())
-            barrier.wait(10)
+        holding.wait(10)  # inside race()'s connection: every thread holds one at once
+        return db.connection()
 
-    threads = [threading.Thread(target=hold) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    return taken
+    return race(*[hold] * count)
 
 
 def test_a_web_process_closes_the_connections_a_burst_left_idle_and_keeps_those_in_use(app):
