@@ -11,6 +11,7 @@
 | POLL_INTERVAL_SECONDS | 2 | how often the cron polls providers for SMS |
 | PURCHASE_DEADLINE_SECONDS | 120 | a purchase still without a number this long after it was placed fails, refunded |
 | PURCHASE_STALL_SECONDS | 20 | a PENDING purchase untouched this long, no call in flight, gets a new job |
+| PURCHASE_BATCH_JOBS | WORKER_PROCESSES, or 4 | purchase batch jobs running at once (purchases bought at once) |
 | ATTEMPT_TIMEOUT_SECONDS | 90 | an upstream call unanswered after this (its job died) is settled with the provider |
 | PROVIDER_ACTION_RESEND_SECONDS | 120 | an upstream cancel/finish/another-code still owed after this is sent again |
 | RECOVERY_INTERVAL_SECONDS | 10 | how often the cron process runs expiry and the recovery pass |
@@ -94,6 +95,8 @@ class Config:
         self.POLL_INTERVAL_SECONDS = _env_int("POLL_INTERVAL_SECONDS", 2)
         self.PURCHASE_DEADLINE_SECONDS = _env_int("PURCHASE_DEADLINE_SECONDS", 120)
         self.PURCHASE_STALL_SECONDS = _env_int("PURCHASE_STALL_SECONDS", 20)
+        # As many batch jobs as worker processes buy at once, as one job a purchase did before.
+        self.PURCHASE_BATCH_JOBS = max(1, _env_int("PURCHASE_BATCH_JOBS", _env_int("WORKER_PROCESSES", 4)))
         self.ATTEMPT_TIMEOUT_SECONDS = _env_int("ATTEMPT_TIMEOUT_SECONDS", 90)
         self.PROVIDER_ACTION_RESEND_SECONDS = _env_int("PROVIDER_ACTION_RESEND_SECONDS", 120)
         self.RECOVERY_INTERVAL_SECONDS = float(env.get("RECOVERY_INTERVAL_SECONDS", "10"))

@@ -10,6 +10,7 @@ from flask import Flask, has_request_context
 from playhouse.db_url import parse, schemes
 
 from .extensions import db, private_files
+from .sqlite_writers import QueuedWriters, writer_turn
 
 # Pool settings; a parameter in the URL's query string wins (e.g. ?max_connections=64).
 POOL_OPTIONS = {
@@ -43,10 +44,19 @@ def open_database(url: str):
     if family == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
         raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old: 3.35 or newer is needed (RETURNING)")
     options = {**POOL_OPTIONS[family], **parse(url)}
+    bases: tuple[type, ...] = (RequestConnected, database_class)
+    attributes = {}
     if family == "sqlite":
         options["pragmas"] = SQLITE_PRAGMAS
         _create_private(options["database"])
-    return type(database_class.__name__, (RequestConnected, database_class), {})(autoconnect=False, **options)
+        if _is_file(options["database"]):
+            bases = (RequestConnected, QueuedWriters, database_class)
+            attributes["writer_turn"] = writer_turn(options["database"])
+    return type(database_class.__name__, bases, attributes)(autoconnect=False, **options)
+
+
+def _is_file(path: str) -> bool:
+    return bool(path) and path != ":memory:" and not path.startswith("file:")
 
 
 class RequestConnected:
@@ -61,7 +71,7 @@ class RequestConnected:
 def _create_private(path: str) -> None:
     """A new SQLite file is made readable by its owner only; SQLite gives its -wal and -shm files
     the same mode."""
-    if path and path != ":memory:" and not path.startswith("file:") and not os.path.exists(path):
+    if _is_file(path) and not os.path.exists(path):
         with private_files():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 

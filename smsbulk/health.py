@@ -133,7 +133,7 @@ class LiveFigures:
 
         from .models import Provider
         from .queues import QueueNames, get_queue
-        from .services import health
+        from .services import health, purchase_job
 
         jobs = GaugeMetricFamily("smsbulk_queue_jobs", "RQ jobs by queue and state", labels=["queue", "state"])
         for name in QueueNames.all():
@@ -143,6 +143,9 @@ class LiveFigures:
                 jobs.add_metric([name, state], registry(queue=queue).count)
             jobs.add_metric([name, "scheduled"], ScheduledJobRegistry(queue=queue).count)
         yield jobs
+        yield GaugeMetricFamily(
+            "smsbulk_purchases_batched", "Purchases on the batch list, not yet taken by a job", purchase_job.waiting()
+        )
         circuits = GaugeMetricFamily(
             "smsbulk_provider_circuit_open", "1 while a provider's circuit is open", labels=["provider"]
         )

@@ -35,6 +35,7 @@ class QueueNames:
 
 JOB_FUNCS = {
     "purchase": "workers.tasks.purchase",
+    "purchase_batch": "workers.tasks.purchase_batch",
     "rent": "workers.tasks.rent",
     "rental_action": "workers.tasks.rental_action",
     "provider_action": "workers.tasks.provider_action",

@@ -20,6 +20,7 @@ from smsbulk.services import (
     key_usage,
     lifecycle,
     providers,
+    purchase_job,
     rental_fulfilment,
     webhook_delivery,
 )
@@ -78,8 +79,26 @@ def _did_something(result) -> bool:
 
 @_job("purchase")
 def purchase(activation_id: int) -> dict:
-    """The purchase job (smsbulk/services/purchase_job.py): its Outcome, as JSON."""
+    """A purchase's job of its own (a re-drive, smsbulk/services/purchase_job.py): its Outcome."""
+    outcome = fulfilment.fulfil(activation_id)
+    purchase_job.announce(activation_id, outcome)
+    return outcome.to_json()
+
+
+@_job("purchase_batch", quiet=True)
+def purchase_batch(slot: int) -> dict:
+    """A batch job: the purchases it took off the batch list, each logged and measured as a
+    purchase job is."""
+    return purchase_job.drain(slot, _batched)
+
+
+@_job("purchase")
+def _batched_purchase(activation_id: int) -> dict:
     return fulfilment.fulfil(activation_id).to_json()
+
+
+def _batched(activation_id: int) -> purchase_job.Outcome:
+    return purchase_job.Outcome.from_json(_batched_purchase(activation_id))
 
 
 @_job("rent")

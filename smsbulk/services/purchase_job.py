@@ -1,28 +1,76 @@
-"""The purchase job's contract, in one place: its id, how it is enqueued, its typed outcome and
-how a buying request waits for it.
+"""The purchase job's contract, in one place: its ids, how purchases are queued, its typed outcome
+and how a buying request waits for it.
 
-The job itself is fulfilment.fulfil (workers.tasks.purchase). RQ only carries it: the database
-row says whether a purchase is in flight (services/recovery.py), so a job lost with a worker or a
-Redis restart is driven again under a new id, and a duplicate run buys nothing.
+The work itself is fulfilment.fulfil. A new purchase joins the batch list, and a batch job
+(workers.tasks.purchase_batch) takes purchases off that list one by one until it is empty. At most
+PURCHASE_BATCH_JOBS batch jobs run at once, each holding a slot; a purchase enqueues a batch job
+only when it finds a slot free. Under load, one RQ job thus carries many purchases, and RQ's own
+cost (a dequeue, its registries, a heartbeat, a result: more than the purchase's own work) is paid
+once for them all. With the list empty, every purchase still starts its own batch job at once.
+
+RQ and the list only carry purchases: the database row says whether a purchase is in flight
+(services/recovery.py), so a purchase lost with a worker or a Redis restart is driven again, by a
+job of its own under a new id (`redrive`), and a duplicate run buys nothing. A slot whose job died
+frees itself after SLOT_SECONDS; the recovery pass then starts a batch job for a list left waiting
+(`kick`).
+
+Either job announces its outcome under the activation's id, where the buying request waits.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import logging
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 from flask import current_app
 from rq.job import Job
-from rq.results import Result
 
 from ..extensions import get_redis
-from ..queues import JOB_FUNCS, SERIALIZER, QueueNames, get_queue
+from ..queues import JOB_FUNCS, QueueNames, get_queue
 
 log = logging.getLogger(__name__)
 
 OPTIONS = {"job_timeout": 60, "result_ttl": 60, "failure_ttl": 7 * 24 * 3600}
+
+BATCH = "purchases:batch"  # ids of purchases placed and not yet taken; slots are BATCH:slot:<n>
+SLOT_SECONDS = 10  # a slot outlives its job this long: a job that died frees its slot by then
+BATCH_MAX = 200  # purchases a batch job takes before it hands its slot to a new job
+OUTCOME_SECONDS = 60  # an announced outcome is kept this long for the requests waiting on it
+
+# Push a purchase and take the first free slot: the slot's number, or -1 if all are held.
+# In one script, so no two requests take the same slot.
+_PLACE = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+for slot = 0, tonumber(ARGV[2]) - 1 do
+  if redis.call('SET', KEYS[1] .. ':slot:' .. slot, '1', 'NX', 'EX', ARGV[3]) then return slot end
+end
+return -1
+"""
+
+# Slot 0 (its number), if purchases wait on the list and no batch job holds any slot; else -1.
+# A batch job still holding a slot drains the whole list: no second one is needed.
+_KICK = """
+if redis.call('LLEN', KEYS[1]) == 0 then return -1 end
+for slot = 0, tonumber(ARGV[1]) - 1 do
+  if redis.call('EXISTS', KEYS[1] .. ':slot:' .. slot) == 1 then return -1 end
+end
+redis.call('SET', KEYS[1] .. ':slot:0', '1', 'EX', ARGV[2])
+return 0
+"""
+
+# The next purchase for a batch job holding slot ARGV[1], its slot kept; or nil, the slot freed.
+# Freeing it in the same script as the empty pop means no purchase can join the list unseen.
+_TAKE = """
+local slot = KEYS[1] .. ':slot:' .. ARGV[1]
+local id = redis.call('LPOP', KEYS[1])
+if id then redis.call('EXPIRE', slot, ARGV[2]) else redis.call('DEL', slot) end
+return id
+"""
 
 
 @dataclass(frozen=True)
@@ -52,45 +100,98 @@ SKIPPED = Outcome("skipped")  # another run has the purchase, or it is no longer
 
 
 def job_id(activation_id: int, drive: str = "") -> str:
-    """The first job of a purchase is `purchase-<id>`; a re-drive adds its own suffix, so it never
+    """A purchase's own job is `purchase-<id>`; a re-drive's adds its own suffix, so it never
     depends on RQ having freed the first id."""
     return f"purchase-{activation_id}{'-' + drive if drive else ''}"
 
 
-def enqueue_new(activation_id: int) -> Job:
-    """The job of an activation just inserted, whose id no job can have taken: no uniqueness
-    check, and RQ's writes (the queue's registration, the job, the push) go out in one pipeline."""
-    queue = get_queue(QueueNames.PURCHASES)
+def _slots() -> int:
+    return current_app.config["PURCHASE_BATCH_JOBS"]
+
+
+def enqueue_new(activation_id: int) -> None:
+    """Queue a purchase just committed: onto the batch list, and a batch job if a slot is free.
+    Jobs run inline (tests) buy it in this very call, as its own job."""
     if not current_app.config.get("RQ_ASYNC", True):
-        return queue.enqueue(JOB_FUNCS["purchase"], activation_id, job_id=job_id(activation_id), **OPTIONS)
-    with get_redis().pipeline() as pipe:
-        job = queue.enqueue(
-            JOB_FUNCS["purchase"], activation_id, job_id=job_id(activation_id), pipeline=pipe, **OPTIONS
-        )
-        pipe.execute()
-    return job
+        get_queue(QueueNames.PURCHASES).enqueue(JOB_FUNCS["purchase"], activation_id, job_id=job_id(activation_id))
+        return
+    _start_batch(activation_id)
+
+
+def kick() -> bool:
+    """Start a batch job if purchases wait on the list and no batch job holds a slot (the
+    recovery pass: a batch job that died left its purchases there); whether one started."""
+    return _started(get_redis().eval(_KICK, 1, BATCH, _slots(), SLOT_SECONDS))
+
+
+def _start_batch(activation_id: int) -> None:
+    _started(get_redis().eval(_PLACE, 1, BATCH, activation_id, _slots(), SLOT_SECONDS))
+
+
+def _started(slot: int) -> bool:
+    """A batch job for the slot the script took (none if it took none)."""
+    if int(slot) < 0:
+        return False
+    _enqueue_batch(int(slot))
+    return True
+
+
+def _enqueue_batch(slot: int) -> None:
+    queue = get_queue(QueueNames.PURCHASES)
+    queue.enqueue(JOB_FUNCS["purchase_batch"], slot, job_id=f"purchase-batch-{uuid.uuid4().hex}", **OPTIONS)
+
+
+def drain(slot: int, buy: Callable[[int], Outcome]) -> dict[str, int]:
+    """The batch job holding `slot`: buy each purchase it takes off the list, until the list is
+    empty or BATCH_MAX are done; then a new job goes on with the slot, so that other queues'
+    jobs get their turn with this worker."""
+    redis_ = get_redis()
+    for done in range(BATCH_MAX):
+        taken = redis_.eval(_TAKE, 1, BATCH, slot, SLOT_SECONDS)
+        if taken is None:
+            return {"purchases": done}
+        activation_id = int(taken)
+        announce(activation_id, buy(activation_id))
+    _enqueue_batch(slot)
+    return {"purchases": BATCH_MAX}
+
+
+def waiting() -> int:
+    """Purchases on the batch list, not yet taken by a job."""
+    return get_redis().llen(BATCH)
 
 
 def redrive(activation_id: int, drive: str) -> Job:
-    """Another job for a purchase that is not moving (the recovery pass)."""
+    """A job of its own for a purchase that is not moving (the recovery pass)."""
     queue = get_queue(QueueNames.PURCHASES)
     return queue.enqueue(JOB_FUNCS["purchase"], activation_id, job_id=job_id(activation_id, drive), **OPTIONS)
 
 
-def wait(activation_id: int, job: Job | None, seconds: float) -> Outcome | None:
+def _outcome_key(activation_id: int) -> str:
+    return f"purchase-outcome:{activation_id}"
+
+
+def announce(activation_id: int, outcome: Outcome) -> None:
+    """Where the buying request waits. Redis failing here loses nothing: the row is the truth."""
+    key = _outcome_key(activation_id)
+    try:
+        with get_redis().pipeline(transaction=False) as pipe:
+            pipe.rpush(key, json.dumps(outcome.to_json()))
+            pipe.expire(key, OUTCOME_SECONDS)
+            pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("activation %s: outcome not announced (%s)", activation_id, type(exc).__name__)
+
+
+def wait(activation_id: int, seconds: float) -> Outcome | None:
     """The outcome of the purchase's job, or None if it is not done within `seconds` (or Redis
-    cannot say: the row stays the truth)."""
+    cannot say: the row stays the truth). The outcome stays for other requests waiting on it."""
     if seconds <= 0:
         return None
+    key = _outcome_key(activation_id)
     try:
-        if job is None:  # a repeated order: wait on the job its first request enqueued, if still there
-            job = Job.fetch(job_id(activation_id), connection=get_redis(), serializer=SERIALIZER)
-        result = job.latest_result(timeout=max(1, int(round(seconds))))
+        found = get_redis().blmove(key, key, seconds, "LEFT", "RIGHT")
     except redis.RedisError as exc:
         log.warning("waiting for the purchase of activation %s: %s", activation_id, type(exc).__name__)
         return None
-    except Exception:  # noqa: BLE001 - no such job (expired, or run inline): nothing to wait for
-        return None
-    if result is None or result.type != Result.Type.SUCCESSFUL or not isinstance(result.return_value, dict):
-        return None
-    return Outcome.from_json(result.return_value)
+    return Outcome.from_json(json.loads(found)) if found is not None else None

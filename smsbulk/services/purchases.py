@@ -18,7 +18,6 @@ from decimal import Decimal
 import peewee
 import redis
 from flask import current_app
-from rq.job import Job
 
 from ..auth import Caller
 from ..compiled import compiled_insert, compiled_rows
@@ -72,17 +71,17 @@ def quote(order: Order) -> Decimal:
 
 
 def purchase(caller: Caller, order: Order) -> Activation:
-    """Debit the wallet and record a PENDING activation, then enqueue the purchase job."""
+    """Debit the wallet and record a PENDING activation, then queue its purchase."""
     return _place(caller, order)[0]
 
 
-def _place(caller: Caller, order: Order) -> tuple[Activation, Job | None]:
-    """purchase(), with the job it enqueued (None for a repeated idempotency key, or when the
-    queue could not be reached: the row is committed, the recovery pass drives it)."""
+def _place(caller: Caller, order: Order) -> tuple[Activation, bool]:
+    """purchase(), and whether this call queued it (not for a repeated idempotency key, nor when
+    the queue could not be reached: the row is committed, the recovery pass drives it)."""
     if order.idempotency_key:
         earlier = _by_idempotency_key(caller.user_id, order.idempotency_key)
         if earlier is not None:
-            return earlier, None
+            return earlier, False
     price = order.price if order.price is not None else quote(order)
     try:
         activation = _insert(caller, order, price)
@@ -90,14 +89,15 @@ def _place(caller: Caller, order: Order) -> tuple[Activation, Job | None]:
         earlier = order.idempotency_key and _by_idempotency_key(caller.user_id, order.idempotency_key)
         if not earlier:
             raise
-        return earlier, None
+        return earlier, False
     try:
-        return activation, purchase_job.enqueue_new(activation.id)  # after commit: the job must see the row
+        purchase_job.enqueue_new(activation.id)  # after commit: the job must see the row
     except redis.RedisError as exc:
         log.warning(
             "activation %s: purchase not queued (%s); recovery will drive it", activation.id, type(exc).__name__
         )
-        return activation, None
+        return activation, False
+    return activation, True
 
 
 def _insert(caller: Caller, order: Order, price: Decimal) -> Activation:
@@ -135,11 +135,11 @@ def _by_idempotency_key(user_id: int, key: str) -> Activation | None:
 
 def buy(caller: Caller, order: Order) -> Activation:
     """Purchase and wait briefly for the number, so most answers carry it."""
-    activation, job = _place(caller, order)
+    activation, queued = _place(caller, order)
     if activation.status != st.PENDING:
         return activation
-    outcome = purchase_job.wait(activation.id, job, _setting("PURCHASE_WAIT_SECONDS"))
-    if job is not None and outcome is not None and outcome.phone_number:
+    outcome = purchase_job.wait(activation.id, _setting("PURCHASE_WAIT_SECONDS"))
+    if queued and outcome is not None and outcome.phone_number:
         return _as_recorded(activation, outcome)
     try:
         return by_id(activation.id)  # the row is the truth

@@ -20,6 +20,7 @@ from ..extensions import get_redis
 from ..logs import scrub
 from ..models.base import utcnow
 from ..queues import SERIALIZER, QueueNames, get_queue
+from . import purchase_job
 
 FAILED_SHOWN = 20
 ERROR_CHARS = 300
@@ -59,6 +60,7 @@ class Snapshot:
     queues: list[QueueState]
     workers: list[WorkerState]
     failed: list[FailedJob]
+    batched: int  # purchases on the batch list, not yet taken by a batch job (purchase_job.py)
 
 
 def names() -> list[str]:
@@ -74,7 +76,7 @@ def snapshot() -> Snapshot:
         failed.extend(_failed(queue))
     failed.sort(key=lambda job: job.ended_at or datetime.datetime.min, reverse=True)
     workers = [_worker(worker) for worker in Worker.all(connection=get_redis())]
-    return Snapshot(states, sorted(workers, key=lambda w: w.name), failed[:FAILED_SHOWN])
+    return Snapshot(states, sorted(workers, key=lambda w: w.name), failed[:FAILED_SHOWN], purchase_job.waiting())
 
 
 def _state(queue) -> QueueState:

@@ -1,0 +1,105 @@
+"""SQLite's writers take turns on `<database>.writer` (smsbulk/sqlite_writers.py): a connection
+holds the turn from its first write to the end of its transaction, or for its one statement
+outside a transaction, and gives it back however the transaction ends.
+
+Another process's view of the turn is a second open file of the lock: flock() locks held
+through one open file block those through another, in one process as across processes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing
+import os
+
+import pytest
+
+from smsbulk.db import open_database
+
+pytestmark = pytest.mark.sqlite_only  # a SQLite file of its own whatever DATABASE_URL says: run once
+
+
+@pytest.fixture
+def database(tmp_path):
+    database = open_database(f"sqlite:///{tmp_path / 'turns.db'}")
+    with database.connection_context():
+        database.execute_sql("CREATE TABLE counter (n INTEGER NOT NULL)")
+        database.execute_sql("INSERT INTO counter (n) VALUES (0)")
+    yield database
+    database.close_all()
+
+
+def turn_taken(database) -> bool:
+    """Whether some writer holds the turn, seen as another process sees it."""
+    fd = os.open(database.database + ".writer", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_an_immediate_transaction_holds_the_turn_from_begin_to_commit_or_rollback(database):
+    with database.connection_context():
+        with database.atomic("IMMEDIATE"):
+            assert turn_taken(database)
+            database.execute_sql("UPDATE counter SET n = n + 1")
+            assert turn_taken(database)
+        assert not turn_taken(database)
+        with pytest.raises(ZeroDivisionError), database.atomic("IMMEDIATE"):
+            database.execute_sql("UPDATE counter SET n = n + 1")
+            raise ZeroDivisionError
+        assert not turn_taken(database)
+        assert database.execute_sql("SELECT n FROM counter").fetchone() == (1,)
+
+
+def test_a_deferred_transaction_takes_the_turn_at_its_first_write_and_a_read_takes_none(database):
+    with database.connection_context():
+        with database.atomic():
+            database.execute_sql("SELECT n FROM counter").fetchone()
+            assert not turn_taken(database)
+            database.execute_sql("UPDATE counter SET n = n + 1")
+            assert turn_taken(database)
+            database.execute_sql("UPDATE counter SET n = n + 1")  # the same turn: no second take
+        assert not turn_taken(database)
+        database.execute_sql("UPDATE counter SET n = n + 1")  # a statement on its own
+        assert not turn_taken(database)
+        assert database.execute_sql("SELECT n FROM counter").fetchone() == (3,)
+
+
+def test_a_connection_closed_inside_its_transaction_gives_the_turn_back(database):
+    database.connect()
+    database.begin("IMMEDIATE")
+    database.execute_sql("UPDATE counter SET n = n + 1")
+    assert turn_taken(database)
+    database.close()
+    assert not turn_taken(database)
+    with database.connection_context():
+        assert database.execute_sql("SELECT n FROM counter").fetchone() == (0,)  # rolled back
+
+
+def _add(path: str, times: int) -> None:
+    """Read-then-write increments: each one's read must see the one before it."""
+    database = open_database(f"sqlite:///{path}")
+    with database.connection_context():
+        for _ in range(times):
+            with database.atomic("IMMEDIATE"):
+                (n,) = database.execute_sql("SELECT n FROM counter").fetchone()
+                database.execute_sql("UPDATE counter SET n = ?", (n + 1,))
+    database.close_all()
+
+
+def test_writers_of_two_processes_and_several_threads_all_land(database):
+    from concurrent.futures import ThreadPoolExecutor
+
+    child = multiprocessing.get_context("fork").Process(target=_add, args=(database.database, 200))
+    child.start()
+    with ThreadPoolExecutor(max_workers=4) as threads:
+        list(threads.map(lambda _: _add(database.database, 50), range(4)))
+    child.join(60)
+    assert child.exitcode == 0
+    with database.connection_context():
+        assert database.execute_sql("SELECT n FROM counter").fetchone() == (400,)
+    assert not turn_taken(database)

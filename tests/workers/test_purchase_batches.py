@@ -1,0 +1,104 @@
+"""Purchases travel in batches (smsbulk/services/purchase_job.py): each joins the batch list, and
+at most PURCHASE_BATCH_JOBS batch jobs take them off it, one by one. None is left on the list
+without a job to take it, none is bought twice, and a batch job that died leaves its purchases
+to the recovery pass."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from rq import SimpleWorker
+from rq.registry import FinishedJobRegistry
+
+from smsbulk.auth import Caller
+from smsbulk.extensions import db, get_redis
+from smsbulk.models import Activation
+from smsbulk.queues import QueueNames, get_queue
+from smsbulk.services import activations, catalog, purchase_job, recovery
+from tests.factories import assert_ledger_exact
+
+
+def place(app, account, count: int) -> list[int]:
+    """Purchases placed as the web places them, with no worker running."""
+    with app.app_context(), db.connection_context():
+        order = activations.Order(catalog.resolve_service("wa"), catalog.resolve_country("TR"))
+        caller = Caller(account.key_id, account.user.id, 100)
+        return [activations.purchase(caller, order).id for _ in range(count)]
+
+
+def work() -> None:
+    queue = get_queue(QueueNames.PURCHASES)
+    SimpleWorker([queue], connection=get_redis(), serializer=queue.serializer).work(burst=True)
+
+
+def statuses(ids: list[int]) -> set[str]:
+    with db.connection_context():
+        return {row.status for row in Activation.select(Activation.status).where(Activation.id.in_(ids))}
+
+
+def slots_held() -> list[bytes]:
+    return get_redis().keys(f"{purchase_job.BATCH}:slot:*")
+
+
+def bought_upstream() -> int:
+    return len(get_redis().keys("sim:simulator:order:*"))
+
+
+def test_purchases_placed_with_no_worker_share_the_batch_jobs_and_each_is_bought_once(app, make_user):
+    account = make_user("20.00")
+    app.config.update(RQ_ASYNC=True, PURCHASE_BATCH_JOBS=2)
+    ids = place(app, account, 5)
+    assert get_queue(QueueNames.PURCHASES).count == 2 and purchase_job.waiting() == 5
+    work()
+    assert statuses(ids) == {"WAITING"} and bought_upstream() == 5
+    assert purchase_job.waiting() == 0 and slots_held() == []
+    outcome = purchase_job.wait(ids[-1], 1)
+    with db.connection_context():
+        row = Activation.get_by_id(ids[-1])
+    assert (outcome.status, outcome.phone_number) == ("WAITING", row.phone_number)
+    assert purchase_job.wait(ids[-1], 1) == outcome  # announced for every request waiting on it
+    assert_ledger_exact(account)
+
+
+def test_a_batch_job_hands_its_slot_to_a_new_job_after_its_share(app, make_user, monkeypatch):
+    account = make_user("20.00")
+    app.config.update(RQ_ASYNC=True, PURCHASE_BATCH_JOBS=1)
+    monkeypatch.setattr(purchase_job, "BATCH_MAX", 2)
+    ids = place(app, account, 5)
+    work()
+    assert statuses(ids) == {"WAITING"} and bought_upstream() == 5
+    assert FinishedJobRegistry(queue=get_queue(QueueNames.PURCHASES)).count == 3  # 2, 2, then 1
+    assert slots_held() == []
+
+
+def test_a_dead_batch_jobs_purchases_get_a_new_one_from_the_recovery_pass_once_its_slot_lapses(app, make_user):
+    account = make_user()
+    app.config.update(RQ_ASYNC=True, PURCHASE_BATCH_JOBS=1)
+    ids = place(app, account, 2)
+    get_queue(QueueNames.PURCHASES).empty()  # the job is gone, its slot still held
+    with db.connection_context():
+        assert recovery.recover()["batches"] == 0  # the slot's job may still be running
+        get_redis().pexpire(slots_held()[0], 50)
+        time.sleep(0.2)
+        assert recovery.recover()["batches"] == 1
+        assert recovery.recover()["batches"] == 0  # one is enough
+    work()
+    assert statuses(ids) == {"WAITING"} and purchase_job.waiting() == 0 and slots_held() == []
+
+
+def test_purchases_placed_while_batch_jobs_run_and_end_are_never_left_without_a_job(app, make_user):
+    """The race the scripts close: a purchase joins the list just as the last job finds it empty.
+    A last burst of the worker runs only jobs that exist, so a purchase left without one stays."""
+    account = make_user("50.00")
+    app.config.update(RQ_ASYNC=True, PURCHASE_BATCH_JOBS=2)
+    placed: list[int] = []
+    placers = [threading.Thread(target=lambda: placed.extend(place(app, account, 10))) for _ in range(4)]
+    for placer in placers:
+        placer.start()
+    while any(placer.is_alive() for placer in placers):
+        work()
+    work()
+    assert len(placed) == 40 and statuses(placed) == {"WAITING"} and bought_upstream() == 40
+    assert purchase_job.waiting() == 0 and slots_held() == []
+    assert_ledger_exact(account)
