@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
+import sys
 import threading
 
 from .extensions import private_files
@@ -31,6 +32,29 @@ def writer_turn(path: str) -> WriterTurn:
     """One per database file: two pools of a process on one file share it, so a thread that
     writes through both waits on SQLite's busy timeout, as before, not on itself for ever."""
     return WriterTurn(os.path.realpath(path))
+
+
+def _lock(fd: int) -> None:
+    """flock(LOCK_EX). Under gevent it is waited for in short sleeps, which let the process's
+    other requests run: a blocking flock() there would stop them all while it waits."""
+    if not _cooperative():
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return
+    import gevent
+
+    delay = 0.00005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            gevent.sleep(delay)
+            delay = min(delay * 2, 0.0005)
+
+
+def _cooperative() -> bool:
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("threading")
 
 
 class WriterTurn:
@@ -52,9 +76,13 @@ class WriterTurn:
     def acquire(self) -> None:
         self._for_this_process()
         self.mutex.acquire()
+        if self.depth == 0:
+            try:
+                _lock(self.fd)
+            except BaseException:
+                self.mutex.release()
+                raise
         self.depth += 1
-        if self.depth == 1:
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
 
     def release(self) -> None:
         self.depth -= 1

@@ -86,9 +86,9 @@ def purchase(activation_id: int) -> dict:
 
 
 @_job("purchase_batch", quiet=True)
-def purchase_batch(slot: int) -> dict:
-    """A batch job: the purchases it took off the batch list, each logged and measured as a
-    purchase job is."""
+def purchase_batch(slot: int) -> int:
+    """A batch job: how many purchases it took off the batch list, each logged and measured as
+    a purchase job is."""
     return purchase_job.drain(slot, _batched)
 
 

@@ -32,6 +32,7 @@ from rq.job import Job
 
 from ..extensions import get_redis
 from ..queues import JOB_FUNCS, QueueNames, get_queue
+from ..quota import run_script
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +64,26 @@ redis.call('SET', KEYS[1] .. ':slot:0', '1', 'EX', ARGV[2])
 return 0
 """
 
-# The next purchase for a batch job holding slot ARGV[1], its slot kept; or nil, the slot freed.
-# Freeing it in the same script as the empty pop means no purchase can join the list unseen.
-_TAKE = """
-local slot = KEYS[1] .. ':slot:' .. ARGV[1]
+# A purchase's outcome (ARGV[1], unless empty) for the requests waiting on it, under KEYS[2].
+_ANNOUNCE = """
+if ARGV[1] ~= '' then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+"""
+
+# A batch job's step: announce the purchase it did, then take the next one for slot ARGV[3],
+# the slot kept; or nil, the slot freed. Freeing it in the same script as the empty pop means no
+# purchase can join the list unseen.
+_TAKE = (
+    _ANNOUNCE
+    + """
+local slot = KEYS[1] .. ':slot:' .. ARGV[3]
 local id = redis.call('LPOP', KEYS[1])
-if id then redis.call('EXPIRE', slot, ARGV[2]) else redis.call('DEL', slot) end
+if id then redis.call('EXPIRE', slot, ARGV[4]) else redis.call('DEL', slot) end
 return id
 """
+)
 
 
 @dataclass(frozen=True)
@@ -121,11 +134,11 @@ def enqueue_new(activation_id: int) -> None:
 def kick() -> bool:
     """Start a batch job if purchases wait on the list and no batch job holds a slot (the
     recovery pass: a batch job that died left its purchases there); whether one started."""
-    return _started(get_redis().eval(_KICK, 1, BATCH, _slots(), SLOT_SECONDS))
+    return _started(run_script(get_redis(), _KICK, [BATCH], [_slots(), SLOT_SECONDS]))
 
 
 def _start_batch(activation_id: int) -> None:
-    _started(get_redis().eval(_PLACE, 1, BATCH, activation_id, _slots(), SLOT_SECONDS))
+    _started(run_script(get_redis(), _PLACE, [BATCH], [activation_id, _slots(), SLOT_SECONDS]))
 
 
 def _started(slot: int) -> bool:
@@ -141,19 +154,27 @@ def _enqueue_batch(slot: int) -> None:
     queue.enqueue(JOB_FUNCS["purchase_batch"], slot, job_id=f"purchase-batch-{uuid.uuid4().hex}", **OPTIONS)
 
 
-def drain(slot: int, buy: Callable[[int], Outcome]) -> dict[str, int]:
+def drain(slot: int, buy: Callable[[int], Outcome]) -> int:
     """The batch job holding `slot`: buy each purchase it takes off the list, until the list is
-    empty or BATCH_MAX are done; then a new job goes on with the slot, so that other queues'
-    jobs get their turn with this worker."""
-    redis_ = get_redis()
-    for done in range(BATCH_MAX):
-        taken = redis_.eval(_TAKE, 1, BATCH, slot, SLOT_SECONDS)
+    empty or BATCH_MAX are done (how many it took); then a new job goes on with the slot, so
+    that other queues' jobs get their turn with this worker. A purchase that raised stays
+    PENDING for the recovery pass; the others go on."""
+    connection = get_redis()
+    done: tuple[int, Outcome] | None = None  # announced with the next take: one round trip
+    for count in range(BATCH_MAX):
+        key, value, seconds = _announcing(done)
+        taken = run_script(connection, _TAKE, [BATCH, key], [value, seconds, slot, SLOT_SECONDS])
         if taken is None:
-            return {"purchases": done}
-        activation_id = int(taken)
-        announce(activation_id, buy(activation_id))
+            return count
+        activation_id, done = int(taken), None
+        try:
+            done = (activation_id, buy(activation_id))
+        except Exception:  # noqa: BLE001 - logged and measured as a failed purchase job
+            log.exception("purchase of activation %s failed in its batch; recovery will drive it", activation_id)
+    if done is not None:
+        announce(*done)
     _enqueue_batch(slot)
-    return {"purchases": BATCH_MAX}
+    return BATCH_MAX
 
 
 def waiting() -> int:
@@ -171,14 +192,18 @@ def _outcome_key(activation_id: int) -> str:
     return f"purchase-outcome:{activation_id}"
 
 
+def _announcing(done: tuple[int, Outcome] | None) -> tuple:
+    """_ANNOUNCE's key and arguments for a purchase done (none to announce: empty)."""
+    if done is None:
+        return BATCH, "", OUTCOME_SECONDS
+    return _outcome_key(done[0]), json.dumps(done[1].to_json()), OUTCOME_SECONDS
+
+
 def announce(activation_id: int, outcome: Outcome) -> None:
     """Where the buying request waits. Redis failing here loses nothing: the row is the truth."""
-    key = _outcome_key(activation_id)
+    key, value, seconds = _announcing((activation_id, outcome))
     try:
-        with get_redis().pipeline(transaction=False) as pipe:
-            pipe.rpush(key, json.dumps(outcome.to_json()))
-            pipe.expire(key, OUTCOME_SECONDS)
-            pipe.execute()
+        run_script(get_redis(), _ANNOUNCE, [BATCH, key], [value, seconds])
     except redis.RedisError as exc:
         log.warning("activation %s: outcome not announced (%s)", activation_id, type(exc).__name__)
 

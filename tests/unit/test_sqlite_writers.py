@@ -103,3 +103,65 @@ def test_writers_of_two_processes_and_several_threads_all_land(database):
     with database.connection_context():
         assert database.execute_sql("SELECT n FROM counter").fetchone() == (400,)
     assert not turn_taken(database)
+
+
+GEVENT_WAITER = """
+from gevent import monkey
+
+monkey.patch_all()
+
+import fcntl, json, os, subprocess, sys, time
+
+import gevent
+
+from smsbulk.db import open_database
+
+path = sys.argv[1]
+holder = subprocess.Popen([sys.executable, "-c", HOLDER, path + ".writer"], stdout=subprocess.PIPE)
+holder.stdout.readline()  # it holds the turn now, for 0.3 s
+database = open_database(f"sqlite:///{path}")
+ticks = []
+
+
+def other_requests():
+    while len(ticks) < 1000:
+        ticks.append(time.monotonic())
+        gevent.sleep(0.005)
+
+
+def writer():
+    with database.connection_context():
+        started = time.monotonic()
+        database.execute_sql("UPDATE counter SET n = n + 1")
+        return started, time.monotonic()
+
+
+background = gevent.spawn(other_requests)
+started, wrote = gevent.spawn(writer).get()
+background.kill()
+holder.wait()
+print(json.dumps({"waited": wrote - started, "ticks_meanwhile": sum(started < t < wrote for t in ticks)}))
+"""
+
+HOLDER = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(0.3)
+"""
+
+
+def test_under_gevent_a_writer_waiting_for_its_turn_lets_the_processs_other_requests_run(database):
+    import json
+    import subprocess
+    import sys
+
+    script = GEVENT_WAITER.replace("HOLDER", repr(HOLDER))
+    done = subprocess.run([sys.executable, "-c", script, database.database], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    seen = json.loads(done.stdout)
+    assert seen["waited"] > 0.2  # it did wait for the other process
+    assert seen["ticks_meanwhile"] >= 20  # every 5 ms while it waited, not stopped with it
+    with database.connection_context():
+        assert database.execute_sql("SELECT n FROM counter").fetchone() == (1,)

@@ -5,6 +5,7 @@ to the recovery pass."""
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 
@@ -14,6 +15,7 @@ from rq.registry import FinishedJobRegistry
 from smsbulk.auth import Caller
 from smsbulk.extensions import db, get_redis
 from smsbulk.models import Activation
+from smsbulk.models.base import utcnow
 from smsbulk.queues import QueueNames, get_queue
 from smsbulk.services import activations, catalog, purchase_job, recovery
 from tests.factories import assert_ledger_exact
@@ -102,3 +104,30 @@ def test_purchases_placed_while_batch_jobs_run_and_end_are_never_left_without_a_
     assert len(placed) == 40 and statuses(placed) == {"WAITING"} and bought_upstream() == 40
     assert purchase_job.waiting() == 0 and slots_held() == []
     assert_ledger_exact(account)
+
+
+def test_a_purchase_that_raises_in_a_batch_stays_pending_for_recovery_and_the_rest_are_bought(
+    app, make_user, monkeypatch
+):
+    from smsbulk.services import fulfilment
+
+    account = make_user("20.00")
+    app.config.update(RQ_ASYNC=True, PURCHASE_BATCH_JOBS=1)
+    ids = place(app, account, 3)
+    fulfil = fulfilment.fulfil
+
+    def broken_for_the_second(activation_id):
+        if activation_id == ids[1]:
+            raise RuntimeError("a bug in one purchase")
+        return fulfil(activation_id)
+
+    monkeypatch.setattr(fulfilment, "fulfil", broken_for_the_second)
+    work()
+    assert [statuses([i]) for i in ids] == [{"WAITING"}, {"PENDING"}, {"WAITING"}]
+    assert purchase_job.wait(ids[2], 1).status == "WAITING"  # announced with the take that found none
+    assert slots_held() == [] and purchase_job.waiting() == 0
+    monkeypatch.undo()
+    with db.connection_context():
+        assert recovery.recover(now=utcnow() + datetime.timedelta(minutes=1))["redriven"] == 1
+    work()
+    assert statuses(ids) == {"WAITING"} and bought_upstream() == 3
