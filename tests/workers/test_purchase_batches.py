@@ -6,6 +6,7 @@ to the recovery pass."""
 from __future__ import annotations
 
 import datetime
+import re
 import threading
 import time
 
@@ -18,7 +19,11 @@ from smsbulk.models import Activation
 from smsbulk.models.base import utcnow
 from smsbulk.queues import QueueNames, get_queue
 from smsbulk.services import activations, catalog, purchase_job, recovery
+from tests.dashboard.helpers import account as operator
+from tests.dashboard.helpers import log_in
 from tests.factories import assert_ledger_exact
+
+OPERATOR = "ops@example.com"
 
 
 def place(app, account, count: int) -> list[int]:
@@ -43,16 +48,29 @@ def slots_held() -> list[bytes]:
     return get_redis().keys(f"{purchase_job.BATCH}:slot:*")
 
 
+def shown_to_the_operator(client) -> tuple[int, int]:
+    """Purchases on the batch list: on the operator's queue page, and in the metrics."""
+    page = client.get("/dashboard/admin/queues").get_data(as_text=True)
+    scraped = client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"}).get_data(as_text=True)
+    on_page = re.search(r"<strong data-batched>(\d+)</strong>", page)
+    in_metrics = re.search(r"^smsbulk_purchases_batched (\S+)$", scraped, re.M)
+    return int(on_page.group(1)), int(float(in_metrics.group(1)))
+
+
 def bought_upstream() -> int:
     return len(get_redis().keys("sim:simulator:order:*"))
 
 
-def test_purchases_placed_with_no_worker_share_the_batch_jobs_and_each_is_bought_once(app, make_user):
+def test_purchases_placed_with_no_worker_share_the_batch_jobs_and_each_is_bought_once(app, client, make_user):
     account = make_user("20.00")
-    app.config.update(RQ_ASYNC=True, PURCHASE_BATCH_JOBS=2)
+    app.config.update(RQ_ASYNC=True, PURCHASE_BATCH_JOBS=2, METRICS_TOKEN="s3cret-token")
+    operator(OPERATOR, role="admin")
+    log_in(client, OPERATOR)
     ids = place(app, account, 5)
     assert get_queue(QueueNames.PURCHASES).count == 2 and purchase_job.waiting() == 5
+    assert shown_to_the_operator(client) == (5, 5)
     work()
+    assert shown_to_the_operator(client) == (0, 0)
     assert statuses(ids) == {"WAITING"} and bought_upstream() == 5
     assert purchase_job.waiting() == 0 and slots_held() == []
     outcome = purchase_job.wait(ids[-1], 1)
