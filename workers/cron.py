@@ -1,5 +1,7 @@
 """The cron process: enqueues the periodic jobs of `smsbulk.queues.PERIODIC` on time, and runs
 expiry and the recovery pass itself (they must go on when the queue or its workers cannot).
+Every second it also starts a purchase batch job if purchases wait on the batch list with none
+to take them (purchase_job.kick: the job that held their slot died).
 
 RQ's own CronScheduler enqueues with the pickle serializer only, while every queue here
 uses JSON; this loop enqueues through the same helper as the web, with one fixed job id
@@ -22,12 +24,13 @@ import redis
 from smsbulk import create_app, logs, metrics
 from smsbulk.extensions import db
 from smsbulk.queues import PERIODIC, enqueue_periodic
-from smsbulk.services import lifecycle, recovery, rental_lifecycle
+from smsbulk.services import lifecycle, purchase_job, recovery, rental_lifecycle
 
 log = logging.getLogger("workers.cron")
 
 OUTAGES = (redis.RedisError, peewee.DatabaseError, peewee.InterfaceError, OSError)
 MAX_BACKOFF = 30.0
+KICK_SECONDS = 1.0
 
 
 def interval_of(setting: str | int, config) -> float:
@@ -57,6 +60,11 @@ def tick(due: dict[str, float], config) -> None:
     if now >= due["recovery"]:
         run_recovery()
         due["recovery"] = now + config["RECOVERY_INTERVAL_SECONDS"]
+    if now >= due["batches"]:
+        if purchase_job.kick():
+            metrics.observe_job("recovery", "ok", 0.0, {"batches": 1})
+            log.warning("recovery: purchases on the batch list had no job to take them; one started")
+        due["batches"] = now + KICK_SECONDS
 
 
 def run(max_seconds: float | None = None) -> None:
@@ -65,7 +73,7 @@ def run(max_seconds: float | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     started = time.monotonic()
     due = {name: 0.0 for name, _ in PERIODIC}
-    due["recovery"] = 0.0
+    due["recovery"] = due["batches"] = 0.0
     backoff = 0.0
     with app.app_context():
         while not stop["now"] and (max_seconds is None or time.monotonic() - started < max_seconds):

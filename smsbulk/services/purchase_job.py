@@ -11,8 +11,8 @@ once for them all. With the list empty, every purchase still starts its own batc
 RQ and the list only carry purchases: the database row says whether a purchase is in flight
 (services/recovery.py), so a purchase lost with a worker or a Redis restart is driven again, by a
 job of its own under a new id (`redrive`), and a duplicate run buys nothing. A slot whose job died
-frees itself after SLOT_SECONDS; the recovery pass then starts a batch job for a list left waiting
-(`kick`).
+frees itself after SLOT_SECONDS; the cron process then starts a batch job for a list left waiting
+(`kick`, every second).
 
 Either job announces its outcome under the activation's id, where the buying request waits.
 """
@@ -39,7 +39,11 @@ log = logging.getLogger(__name__)
 OPTIONS = {"job_timeout": 60, "result_ttl": 60, "failure_ttl": 7 * 24 * 3600}
 
 BATCH = "purchases:batch"  # ids of purchases placed and not yet taken; slots are BATCH:slot:<n>
-SLOT_SECONDS = 10  # a slot outlives its job this long: a job that died frees its slot by then
+# A slot outlives its job this long: a job that died (or a web process killed between taking a
+# slot and enqueueing its job) frees it by then. It is refreshed at every purchase taken; a job
+# that waits longer than this in the queue, or on one slow upstream call, may see a second job
+# start on its slot: more batch jobs than slots for a while, and never a purchase left behind.
+SLOT_SECONDS = 3
 BATCH_MAX = 200  # purchases a batch job takes before it hands its slot to a new job
 OUTCOME_SECONDS = 60  # an announced outcome is kept this long for the requests waiting on it
 
@@ -132,8 +136,8 @@ def enqueue_new(activation_id: int) -> None:
 
 
 def kick() -> bool:
-    """Start a batch job if purchases wait on the list and no batch job holds a slot (the
-    recovery pass: a batch job that died left its purchases there); whether one started."""
+    """Start a batch job if purchases wait on the list and no batch job holds a slot (the cron
+    process: a batch job that died left its purchases there); whether one started."""
     return _started(run_script(get_redis(), _KICK, [BATCH], [_slots(), SLOT_SECONDS]))
 
 

@@ -75,18 +75,8 @@ def recover(now: datetime.datetime | None = None) -> dict[str, int]:
         settle_attempt(activation_id)
         counts["released"] += 1
     counts["actions"] += _resend_actions(now)
-    counts["batches"] += _kick_batch()
     counts.pop("waiting", None)
-    return {name: counts[name] for name in ("redriven", "adopted", "failed", "released", "actions", "batches")}
-
-
-def _kick_batch() -> int:
-    """A batch job for purchases left on the batch list by one that died (1 if one started)."""
-    try:
-        return int(purchase_job.kick())
-    except redis.RedisError as exc:
-        log.warning("cannot check the purchase batch list now (%s)", type(exc).__name__)
-        return 0
+    return {name: counts[name] for name in ("redriven", "adopted", "failed", "released", "actions")}
 
 
 def _recover_pending(row: Activation, now: datetime.datetime) -> str:

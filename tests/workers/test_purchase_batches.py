@@ -1,7 +1,7 @@
 """Purchases travel in batches (smsbulk/services/purchase_job.py): each joins the batch list, and
 at most PURCHASE_BATCH_JOBS batch jobs take them off it, one by one. None is left on the list
-without a job to take it, none is bought twice, and a batch job that died leaves its purchases
-to the recovery pass."""
+without a job to take it, none is bought twice, and the purchases of a batch job that died get
+a new one from the cron process."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from smsbulk.auth import Caller
 from smsbulk.extensions import db, get_redis
 from smsbulk.models import Activation
 from smsbulk.models.base import utcnow
-from smsbulk.queues import QueueNames, get_queue
+from smsbulk.queues import PERIODIC, QueueNames, get_queue
 from smsbulk.services import activations, catalog, purchase_job, recovery
 from tests.dashboard.helpers import account as operator
 from tests.dashboard.helpers import log_in
 from tests.factories import assert_ledger_exact
+from workers import cron
 
 OPERATOR = "ops@example.com"
 
@@ -92,17 +93,20 @@ def test_a_batch_job_hands_its_slot_to_a_new_job_after_its_share(app, make_user,
     assert slots_held() == []
 
 
-def test_a_dead_batch_jobs_purchases_get_a_new_one_from_the_recovery_pass_once_its_slot_lapses(app, make_user):
+def test_a_dead_batch_jobs_purchases_get_a_new_one_from_the_cron_process_once_its_slot_lapses(app, make_user):
     account = make_user()
     app.config.update(RQ_ASYNC=True, PURCHASE_BATCH_JOBS=1)
     ids = place(app, account, 2)
     get_queue(QueueNames.PURCHASES).empty()  # the job is gone, its slot still held
-    with db.connection_context():
-        assert recovery.recover()["batches"] == 0  # the slot's job may still be running
-        get_redis().pexpire(slots_held()[0], 50)
-        time.sleep(0.2)
-        assert recovery.recover()["batches"] == 1
-        assert recovery.recover()["batches"] == 0  # one is enough
+    assert not purchase_job.kick()  # the slot's job may still be running
+    assert 0 < get_redis().ttl(slots_held()[0]) <= purchase_job.SLOT_SECONDS
+    get_redis().pexpire(slots_held()[0], 50)
+    time.sleep(0.2)
+    later = time.monotonic() + 3600
+    due = {**{name: later for name, _ in PERIODIC}, "recovery": later, "batches": 0.0}
+    cron.tick(due, app.config)
+    assert get_queue(QueueNames.PURCHASES).count == 1 and len(slots_held()) == 1
+    assert not purchase_job.kick()  # one is enough
     work()
     assert statuses(ids) == {"WAITING"} and purchase_job.waiting() == 0 and slots_held() == []
 
