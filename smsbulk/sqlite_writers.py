@@ -62,33 +62,53 @@ class WriterTurn:
 
     def __init__(self, path: str) -> None:
         self.path = path + ".writer"
-        self.pid: int | None = None
+        self._mine: _ProcessTurn | None = None
 
-    def _for_this_process(self) -> None:
-        """After a fork, a lock and a file of the child's own (a flock is shared with the parent)."""
-        if self.pid != os.getpid():
-            with private_files():
-                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self.mutex = threading.RLock()  # reentrant: a thread's second connection must not deadlock
-            self.depth = 0
-            self.pid = os.getpid()
+    def _here(self) -> _ProcessTurn:
+        """This process's side, made by the first writer of the process (after a fork too)."""
+        mine = self._mine
+        if mine is None or mine.pid != os.getpid():
+            with _SETUP:  # the first writers race here: all must share one file and one lock
+                mine = self._mine
+                if mine is None or mine.pid != os.getpid():
+                    mine = self._mine = _ProcessTurn(self.path)
+        return mine
 
     def acquire(self) -> None:
-        self._for_this_process()
-        self.mutex.acquire()
-        if self.depth == 0:
+        mine = self._here()
+        mine.mutex.acquire()
+        if mine.depth == 0:
             try:
-                _lock(self.fd)
+                _lock(mine.fd)
             except BaseException:
-                self.mutex.release()
+                mine.mutex.release()
                 raise
-        self.depth += 1
+        mine.depth += 1
 
     def release(self) -> None:
-        self.depth -= 1
-        if self.depth == 0:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-        self.mutex.release()
+        mine = self._here()
+        mine.depth -= 1
+        if mine.depth == 0:
+            fcntl.flock(mine.fd, fcntl.LOCK_UN)
+        mine.mutex.release()
+
+
+# Held only while a process's side is made (no I/O that could switch greenlets inside), so a lock
+# made before gevent patches threading is still safe to take under gevent.
+_SETUP = threading.Lock()
+
+
+class _ProcessTurn:
+    """A process's side of a WriterTurn: a file of its own (a flock taken through a file opened
+    before a fork is shared with the parent) and the lock its threads queue on, made after gevent
+    has patched threading so that greenlets queue on it too."""
+
+    def __init__(self, path: str) -> None:
+        with private_files():
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.pid = os.getpid()
+        self.mutex = threading.RLock()  # reentrant: a thread's second connection must not deadlock
+        self.depth = 0  # changed only by the thread holding the mutex
 
 
 class QueuedWriters:

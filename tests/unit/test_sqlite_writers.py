@@ -105,6 +105,41 @@ def test_writers_of_two_processes_and_several_threads_all_land(database):
     assert not turn_taken(database)
 
 
+def test_the_first_writers_of_a_process_share_one_file_and_one_lock(database, monkeypatch):
+    """Threads that write at once in a process that has not written yet (a web process just
+    started) must all queue on one lock: each making a side of its own once left one thread's
+    flock held for ever, and the process's other writers, and other processes', stopped."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from smsbulk import sqlite_writers
+
+    made = []
+    slowly_made = sqlite_writers._ProcessTurn.__init__
+
+    def slow(self, path):
+        time.sleep(0.02)  # widens the race the first writers run
+        slowly_made(self, path)
+        made.append(self)
+
+    monkeypatch.setattr(sqlite_writers._ProcessTurn, "__init__", slow)
+    database.writer_turn._mine = None  # as in a process that has not written yet
+    barrier = threading.Barrier(8)
+
+    def write(_):
+        barrier.wait()
+        with database.connection_context(), database.atomic("IMMEDIATE"):
+            database.execute_sql("UPDATE counter SET n = n + 1")
+
+    with ThreadPoolExecutor(max_workers=8) as threads:
+        list(threads.map(write, range(8)))
+    assert len(made) == 1 and database.writer_turn._mine is made[0]
+    assert not turn_taken(database)
+    with database.connection_context():
+        assert database.execute_sql("SELECT n FROM counter").fetchone() == (8,)
+
+
 GEVENT_WAITER = """
 from gevent import monkey
 
