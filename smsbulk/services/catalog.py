@@ -76,11 +76,13 @@ class Reference:
         by_id = {country.id: country for country in countries}
         by_iso.update({iso: by_id[i] for iso, i in PREFERRED_ID_FOR_ISO.items() if i in by_id})
         with self._lock:
-            self.loaded_at = time.monotonic()
             self.countries = by_id
             self.by_iso = by_iso
             self.by_slug = {country.slug: country for country in countries}
             self.services = {service.code: service for service in services}
+            # Last: table() reads without the lock, and a thread that saw loaded_at set before
+            # the tables were could answer "unknown service" for a real one.
+            self.loaded_at = time.monotonic()
 
     def table(self, name: str) -> dict:
         """One of the tables above, by its attribute name, loaded on first use."""

@@ -90,6 +90,38 @@ def test_the_reference_tables_answer_from_memory(conn):
         catalog.resolve_country("Atlantis")
 
 
+def test_a_thread_reading_the_reference_tables_while_another_loads_them_finds_them(app, monkeypatch):
+    """A new process's first requests come together: none may see the tables half loaded (a
+    real service answered as unknown). The loader is stopped right after it stamps the tables
+    loaded, and another thread reads them then."""
+    import threading
+
+    from tests.factories import race
+
+    stamped, read = threading.Event(), threading.Event()
+
+    class StoppedAfterTheStamp(catalog.Reference):
+        def __setattr__(self, name, value):
+            super().__setattr__(name, value)
+            if name == "loaded_at" and value is not None:
+                stamped.set()
+                read.wait(5)
+
+    monkeypatch.setattr(catalog, "reference", StoppedAfterTheStamp())
+
+    def load():
+        return catalog.resolve_service("wa").code
+
+    def read_meanwhile():
+        stamped.wait(5)
+        try:
+            return catalog.resolve_service("wa").code
+        finally:
+            read.set()
+
+    assert race(load, read_meanwhile) == ["wa", "wa"]
+
+
 def test_every_database_url_is_served_by_a_pool_whose_url_settings_win():
     sqlite = open_database("sqlite:///:memory:")
     assert isinstance(sqlite, peewee.SqliteDatabase) and sqlite._max_connections == 64

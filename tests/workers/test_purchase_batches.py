@@ -117,12 +117,21 @@ def test_purchases_placed_while_batch_jobs_run_and_end_are_never_left_without_a_
     account = make_user("50.00")
     app.config.update(RQ_ASYNC=True, PURCHASE_BATCH_JOBS=2)
     placed: list[int] = []
-    placers = [threading.Thread(target=lambda: placed.extend(place(app, account, 10))) for _ in range(4)]
+    failed: list[BaseException] = []
+
+    def placer():
+        try:
+            placed.extend(place(app, account, 10))
+        except Exception as exc:  # noqa: BLE001 - shown by the assertion below
+            failed.append(exc)
+
+    placers = [threading.Thread(target=placer) for _ in range(4)]
     for placer in placers:
         placer.start()
     while any(placer.is_alive() for placer in placers):
         work()
     work()
+    assert failed == []
     assert len(placed) == 40 and statuses(placed) == {"WAITING"} and bought_upstream() == 40
     assert purchase_job.waiting() == 0 and slots_held() == []
     assert_ledger_exact(account)
