@@ -82,3 +82,23 @@ def test_the_history_indexes_go_down_and_up_again(database):
 
 def test_the_index_migration_is_numbered_as_given():
     assert "0009b_history_indexes.py" in os.listdir(MIGRATIONS)
+
+
+def test_the_lean_write_indexes_go_down_and_up_again_and_are_partial(database):
+    database, schema = database
+    runner = Runner(database, MIGRATIONS)
+    runner.up()
+    lean = {model: built(database, schema, model) for model in (Activation, LedgerEntry)}
+    assert (("api_key_id",), False) not in lean[Activation] and (("activation_id",), False) not in lean[LedgerEntry]
+    partial = definitions(database, schema, "activation")["activation_user_id_idempotency_key"]
+    assert "where" in partial.lower() and "is not null" in partial.lower()
+    runner.down("0012_lean_write_indexes")
+    assert (("api_key_id",), False) in built(database, schema, Activation)
+    assert "where" not in definitions(database, schema, "activation")["activation_user_id_idempotency_key"].lower()
+    runner.up()
+    assert {model: built(database, schema, model) for model in (Activation, LedgerEntry)} == lean
+
+
+def definitions(database, schema, table) -> dict[str, str]:
+    indexes = database.get_indexes(table, schema) if schema else database.get_indexes(table)
+    return {i.name: i.sql for i in indexes}

@@ -39,15 +39,18 @@ class Activation(BaseModel):
     # The integer primary key is the legacy id (below 2^31); public_id is the opaque REST id.
     public_id = peewee.CharField(max_length=32, unique=True)
     user = peewee.ForeignKeyField(User, backref="activations", on_delete="CASCADE", index=False)  # (user, id) below
-    api_key = peewee.ForeignKeyField(ApiKey, null=True, on_delete="SET NULL")
-    service = peewee.ForeignKeyField(Service)
-    country = peewee.ForeignKeyField(Country)
+    # No index on the key, service or country: no query looks activations up by them alone (an
+    # account's history is read by user first), keys, services and countries are never deleted,
+    # and each index costs every purchase three writes (its INSERT and two status changes).
+    api_key = peewee.ForeignKeyField(ApiKey, null=True, on_delete="SET NULL", index=False)
+    service = peewee.ForeignKeyField(Service, index=False)
+    country = peewee.ForeignKeyField(Country, index=False)
     operator = peewee.CharField(max_length=32, default="any")
     status = peewee.CharField(max_length=16, default=PENDING)
     user_cost = MoneyField()
     max_price = MoneyField(null=True)
-    # No index of its own: (provider, status) and (provider, provider_ref) below begin with it, and
-    # every status change writes each of the table's indexes.
+    # No index of its own: (provider, provider_ref) below begins with it, and every status change
+    # writes each of the table's indexes.
     provider = peewee.ForeignKeyField(Provider, null=True, on_delete="SET NULL", index=False)
     provider_ref = peewee.CharField(max_length=64, null=True)
     provider_cost = MoneyField(places=4, null=True)
@@ -59,7 +62,7 @@ class Activation(BaseModel):
     # is not known yet; if it stays so, the recovery pass asks the provider what it sold.
     attempts = peewee.IntegerField(default=0)
     attempt_started_at = peewee.DateTimeField(null=True)
-    attempt_provider = peewee.ForeignKeyField(Provider, null=True, on_delete="SET NULL", backref="+")
+    attempt_provider = peewee.ForeignKeyField(Provider, null=True, on_delete="SET NULL", backref="+", index=False)
     attempt_ref = peewee.CharField(max_length=64, null=True)  # the reference sent with the attempt
     # An upstream action (cancel, finish, another) owed since the last status change; cleared
     # when the provider took it. The recovery pass re-sends what stays owed.
@@ -68,22 +71,35 @@ class Activation(BaseModel):
     # PENDING: the purchase deadline; then the end of the number's lifetime.
     expires_at = peewee.DateTimeField()
     # A reactivation: the completed activation whose number this one bought again.
-    reactivation_of = peewee.ForeignKeyField("self", null=True, on_delete="SET NULL", backref="reactivations")
+    reactivation_of = peewee.ForeignKeyField(
+        "self", null=True, on_delete="SET NULL", backref="reactivations", index=False
+    )  # a partial index below: a reactivation is rare
 
     class Meta:
         indexes = (
-            (("user", "idempotency_key"), True),
             # An account's activations newest first, all or of one status, a page at a time by
             # cursor (WHERE id < last shown): an index range scan however deep the page.
             (("user", "id"), False),
             (("user", "status", "id"), False),
             (("user", "created_at", "id"), False),  # legacy getHistory: a time window, newest first
-            (("provider", "status"), False),
             (("status", "expires_at"), False),  # the poll cycle, expiry and recovery
-            (("provider", "provider_ref"), True),  # one upstream number, one activation
         )
 
 
+# Indexes whose column is NULL on most rows hold only the others: a purchase writes none of them.
+# One idempotency key per account, and one upstream number per activation (a lookup by an equal
+# value or an IN list implies IS NOT NULL, so both backends use them).
+Activation.add_index(
+    Activation.index(Activation.user, Activation.idempotency_key, unique=True).where(
+        Activation.idempotency_key.is_null(False)
+    )
+)
+Activation.add_index(
+    Activation.index(Activation.provider, Activation.provider_ref, unique=True).where(
+        Activation.provider_ref.is_null(False)
+    )
+)
+Activation.add_index(Activation.index(Activation.reactivation_of).where(Activation.reactivation_of.is_null(False)))
 Activation.add_index(
     Activation.index(Activation.attempt_started_at).where(Activation.attempt_started_at.is_null(False))
 )

@@ -63,4 +63,8 @@ class Event(BaseModel):
     payload = peewee.TextField(default="{}")  # JSON: what the REST API shows of the subject then
 
     class Meta:
-        indexes = ((("user", "id"), False), (("activation", "id"), False), (("rental", "id"), False))
+        indexes = ((("user", "id"), False), (("activation", "id"), False))
+
+
+# A rental's events: only they name one, so an activation's event is not written here.
+Event.add_index(Event.index(Event.rental, Event.id).where(Event.rental.is_null(False)))

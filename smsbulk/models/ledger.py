@@ -16,15 +16,24 @@ class LedgerEntry(BaseModel):
     kind = peewee.CharField(max_length=16)
     amount = MoneyField(constraints=[peewee.Check("amount <> 0")])
     balance_after = MoneyField()
-    activation = peewee.ForeignKeyField(Activation, null=True, on_delete="SET NULL")
-    rental_charge = peewee.ForeignKeyField(RentalCharge, null=True, on_delete="SET NULL")
+    # Found by the partial unique indexes below: no index of their own.
+    activation = peewee.ForeignKeyField(Activation, null=True, on_delete="SET NULL", index=False)
+    rental_charge = peewee.ForeignKeyField(RentalCharge, null=True, on_delete="SET NULL", index=False)
     memo = peewee.CharField(max_length=255, default="")
 
     class Meta:
-        # One purchase and at most one refund per activation, and per rental charge, enforced by
-        # the database. (NULLs - deposits - are distinct under UNIQUE on both backends.)
-        indexes = (
-            (("activation", "kind"), True),
-            (("rental_charge", "kind"), True),
-            (("wallet", "id"), False),  # a wallet's entries newest first, by page or by cursor
-        )
+        indexes = ((("wallet", "id"), False),)  # a wallet's entries newest first, by page or by cursor
+
+
+# One purchase and at most one refund per activation, and per rental charge, enforced by the
+# database. Each index holds only the rows that name one: an entry is in one of them at most.
+LedgerEntry.add_index(
+    LedgerEntry.index(LedgerEntry.activation, LedgerEntry.kind, unique=True).where(
+        LedgerEntry.activation.is_null(False)
+    )
+)
+LedgerEntry.add_index(
+    LedgerEntry.index(LedgerEntry.rental_charge, LedgerEntry.kind, unique=True).where(
+        LedgerEntry.rental_charge.is_null(False)
+    )
+)
