@@ -10,6 +10,7 @@ from flask import Flask, has_request_context
 from playhouse.db_url import parse, schemes
 
 from .extensions import db, private_files
+from .pg_pool import RecentlyChecked
 from .sqlite_writers import QueuedWriters, writer_turn
 
 # Pool settings; a parameter in the URL's query string wins (e.g. ?max_connections=64).
@@ -52,6 +53,8 @@ def open_database(url: str):
         if _is_file(options["database"]):
             bases = (RequestConnected, QueuedWriters, database_class)
             attributes["writer_turn"] = writer_turn(options["database"])
+    else:
+        bases = (RequestConnected, RecentlyChecked, database_class)
     return type(database_class.__name__, bases, attributes)(autoconnect=False, **options)
 
 

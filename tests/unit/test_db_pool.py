@@ -1,9 +1,10 @@
 """The connection pool: a connection broken while it sat in the pool is not handed out again, and
 the connections a burst left idle are closed by the web process (smsbulk/serving.py ReleasesIdle).
 
-A database restart or an administrator ends connections the pool holds. The pool probes each
-connection before handing it out (smsbulk/db.py), so the next request gets a working one. The
-test breaks a pooled connection behind the pool's back, on whichever database the suite runs.
+A database restart or an administrator ends connections the pool holds. The pool probes a
+connection idle for more than a moment before handing it out (smsbulk/db.py, smsbulk/pg_pool.py),
+so the next request gets a working one. The test breaks a pooled connection behind the pool's
+back, on whichever database the suite runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 
 import psycopg2
 
+from smsbulk import pg_pool
 from smsbulk.extensions import db
 from smsbulk.serving import release_idle
 from tests.factories import race
@@ -33,7 +35,7 @@ def break_behind_the_pools_back(conn) -> None:
     killer.autocommit = True
     killer.cursor().execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
     killer.close()
-    time.sleep(0.2)  # the server has closed that backend
+    time.sleep(max(0.2, 2 * pg_pool.CHECKED_SECONDS))  # the server has closed it, and it sat idle long enough
 
 
 def test_a_connection_broken_while_idle_is_replaced_at_checkout(app):
