@@ -20,6 +20,7 @@ from smsbulk.services import (
     key_usage,
     lifecycle,
     providers,
+    purchase_groups,
     purchase_job,
     rental_fulfilment,
     webhook_delivery,
@@ -89,16 +90,45 @@ def purchase(activation_id: int) -> dict:
 def purchase_batch(slot: int) -> int:
     """A batch job: how many purchases it took off the batch list, each logged and measured as
     a purchase job is."""
-    return purchase_job.drain(slot, _batched)
+    return purchase_job.drain(slot, _Measured())
 
 
-@_job("purchase")
-def _batched_purchase(activation_id: int) -> dict:
-    return fulfilment.fulfil(activation_id).to_json()
+class _Measured(purchase_groups.Group):
+    """A batch job's buyer whose purchases are logged and measured as purchase jobs are, from
+    their start to their outcome (after their group is recorded)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: dict[int, float] = {}
 
-def _batched(activation_id: int) -> purchase_job.Outcome:
-    return purchase_job.Outcome.from_json(_batched_purchase(activation_id))
+    def buy(self, activation_id: int) -> purchase_job.Outcome | None:
+        self.started[activation_id] = time.perf_counter()
+        try:
+            outcome = super().buy(activation_id)
+        except Exception:
+            self._finished(activation_id, "error", None)
+            raise
+        if outcome is not None:
+            self._finished(activation_id, "ok", outcome)
+        return outcome
+
+    def record(self) -> list[tuple[int, purchase_job.Outcome]]:
+        waiting = list(self.bought)
+        try:
+            done = super().record()
+        except Exception:
+            for activation_id in waiting:
+                self._finished(activation_id, "error", None)
+            raise
+        for activation_id, outcome in done:
+            self._finished(activation_id, "ok", outcome)
+        return done
+
+    def _finished(self, activation_id: int, outcome: str, result: purchase_job.Outcome | None) -> None:
+        seconds = time.perf_counter() - self.started.pop(activation_id)
+        shown = result.to_json() if result is not None else None
+        metrics.observe_job("purchase", outcome, seconds, shown)
+        log.info("purchase %s in %.3f s: activation %s %s", outcome, seconds, activation_id, shown)
 
 
 @_job("rent")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from dataclasses import dataclass
 
 import peewee
 from flask import current_app
@@ -86,8 +87,21 @@ def start_attempt(order: Activation, provider: Provider) -> str | None:
     return reference
 
 
-def fulfil(activation_id: int) -> Outcome:
-    """The purchase job. Running it twice buys once: the second run finds no open order."""
+@dataclass
+class Bought:
+    """A number bought upstream for an order, not recorded yet (fulfil with defer=True): its
+    attempt stays in flight on the row until it is, as during the call."""
+
+    order: Activation
+    provider: Provider
+    purchase: Purchase
+    reference: str
+    rest: list[Price]  # the offers after this one, tried if the number cannot be recorded
+
+
+def fulfil(activation_id: int, defer: bool = False) -> Outcome | Bought:
+    """The purchase job. Running it twice buys once: the second run finds no open order.
+    With defer, a number bought is returned unrecorded, for record_group (purchase_groups.py)."""
     order = _open_order(activation_id)
     if order is None:
         return SKIPPED
@@ -96,19 +110,25 @@ def fulfil(activation_id: int) -> Outcome:
 
         return fulfil_reactivation(order)
     offers = routing.candidates(order.service_id, order.country_id, order.operator, max_cost=order.user_cost)
-    for offer in offers:
+    return _through(order, offers, defer)
+
+
+def _through(order: Activation, offers: list[Price], defer: bool = False) -> Outcome | Bought:
+    """Try the offers in turn until one sells a number; FAILED (and refunded) if none does."""
+    for n, offer in enumerate(offers):
         reference = start_attempt(order, offer.provider)
         if reference is None:
             return SKIPPED
-        outcome = _try_offer(order, offer, reference)
+        outcome = _try_offer(order, offer, reference, offers[n + 1 :] if defer else None)
         if outcome is not None:
             return outcome
     failed = states.move(order.id, order.user_id, st.FAILED, {"attempt_started_at": None})
     return Outcome(failed.status if failed is not None else current_status(order.id))
 
 
-def _try_offer(order: Activation, offer: Price, reference: str) -> Outcome | None:
-    """Buy from one offer: the outcome, or None to try the next offer."""
+def _try_offer(order: Activation, offer: Price, reference: str, rest: list[Price] | None) -> Outcome | Bought | None:
+    """Buy from one offer: the outcome (or the number bought, unrecorded, when `rest` is given),
+    or None to try the next offer."""
     provider = offer.provider
     adapter = routing.adapter_for(provider, counting=offer.failures_counted)
     try:
@@ -121,7 +141,16 @@ def _try_offer(order: Activation, offer: Price, reference: str) -> Outcome | Non
     except ProviderError as exc:
         log.info("provider %s failed for activation %s: %s", provider.name, order.id, type(exc).__name__)
         return None
+    if rest is not None:
+        return Bought(order, provider, bought, reference, rest)
     return record_number(order.id, order.user_id, provider, bought, reference)
+
+
+def finish(bought: Bought) -> Outcome:
+    """Record a deferred number on its own, as fulfil would have; the next offers if it cannot be."""
+    order = bought.order
+    outcome = record_number(order.id, order.user_id, bought.provider, bought.purchase, bought.reference)
+    return outcome if outcome is not None else _through(order, bought.rest)
 
 
 def record_number(
@@ -131,6 +160,16 @@ def record_number(
     carries the new status, number and expiry (all a purchase's answer needs). A purchase closed
     meanwhile (withdrawn, cancelled, failed) gives the number back upstream. None when the number
     is one another activation holds already (the upstream repeated a ref): try the next offer."""
+    try:
+        moved = move_to_waiting(activation_id, user_id, provider, bought)
+    except peewee.IntegrityError:
+        log.error("provider %s sold ref %s, which another activation holds: not recorded", provider.name, bought.ref)
+        return None
+    return recorded(activation_id, moved, provider, bought, reference)
+
+
+def move_to_waiting(activation_id: int, user_id: int, provider: Provider, bought: Purchase) -> Activation | None:
+    """The move that records a number: the row, or None if the purchase closed meanwhile."""
     lifetime = datetime.timedelta(seconds=current_app.config["ACTIVATION_LIFETIME_SECONDS"])
     changes = {
         "provider": provider.id,
@@ -140,11 +179,13 @@ def record_number(
         "expires_at": utcnow() + lifetime,
         "attempt_started_at": None,
     }
-    try:
-        moved = states.move(activation_id, user_id, st.WAITING, changes, known={"known_messages": []})
-    except peewee.IntegrityError:
-        log.error("provider %s sold ref %s, which another activation holds: not recorded", provider.name, bought.ref)
-        return None
+    return states.move(activation_id, user_id, st.WAITING, changes, known={"known_messages": []})
+
+
+def recorded(
+    activation_id: int, moved: Activation | None, provider: Provider, bought: Purchase, reference: str
+) -> Outcome:
+    """The outcome of move_to_waiting, once committed: a number for a closed purchase goes back."""
     if moved is None:
         release(activation_id, provider, bought.ref, reference)
         return Outcome(current_status(activation_id))

@@ -2,11 +2,12 @@
 and how a buying request waits for it.
 
 The work itself is fulfilment.fulfil. A new purchase joins the batch list, and a batch job
-(workers.tasks.purchase_batch) takes purchases off that list one by one until it is empty. At most
+(workers.tasks.purchase_batch) takes purchases off that list one by one until it has stayed empty
+for LINGER_SECONDS, recording their numbers in groups (purchase_groups.py). At most
 PURCHASE_BATCH_JOBS batch jobs run at once, each holding a slot; a purchase enqueues a batch job
 only when it finds a slot free. Under load, one RQ job thus carries many purchases, and RQ's own
 cost (a dequeue, its registries, a heartbeat, a result: more than the purchase's own work) is paid
-once for them all. With the list empty, every purchase still starts its own batch job at once.
+once for them all. With no slot held, every purchase still starts its own batch job at once.
 
 RQ and the list only carry purchases: the database row says whether a purchase is in flight
 (services/recovery.py), so a purchase lost with a worker or a Redis restart is driven again, by a
@@ -23,8 +24,8 @@ import datetime
 import json
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import redis
 from flask import current_app
@@ -45,6 +46,12 @@ BATCH = "purchases:batch"  # ids of purchases placed and not yet taken; slots ar
 # start on its slot: more batch jobs than slots for a while, and never a purchase left behind.
 SLOT_SECONDS = 3
 BATCH_MAX = 200  # purchases a batch job takes before it hands its slot to a new job
+# A batch job that finds the list empty waits this long for the next purchase before it frees its
+# slot and ends: under load, one job goes on taking purchases instead of RQ running a new one
+# (its dequeue, registries, heartbeat and result) every time the list runs dry for a moment.
+# Redis looks at blocked clients' timeouts ten times a second, so a shorter wait lasts as long
+# (and Redis 6.2 reads one under 2 ms as "forever").
+LINGER_SECONDS = 0.1
 OUTCOME_SECONDS = 60  # an announced outcome is kept this long for the requests waiting on it
 
 # Push a purchase and take the first free slot: the slot's number, or -1 if all are held.
@@ -68,23 +75,25 @@ redis.call('SET', KEYS[1] .. ':slot:0', '1', 'EX', ARGV[2])
 return 0
 """
 
-# A purchase's outcome (ARGV[1], unless empty) for the requests waiting on it, under KEYS[2].
+# Purchases' outcomes for the requests waiting on them: ARGV[4 + i] under KEYS[1 + i], kept
+# ARGV[1] seconds.
 _ANNOUNCE = """
-if ARGV[1] ~= '' then
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
+for i = 2, #KEYS do
+  redis.call('RPUSH', KEYS[i], ARGV[i + 3])
+  redis.call('EXPIRE', KEYS[i], ARGV[1])
 end
 """
 
-# A batch job's step: announce the purchase it did, then take the next one for slot ARGV[3],
-# the slot kept; or nil, the slot freed. Freeing it in the same script as the empty pop means no
+# A batch job's step: announce the purchases it did, then take the next one for slot ARGV[2],
+# the slot kept ARGV[3] seconds more; or nil, the slot freed unless ARGV[4] is '1' (the job
+# lingers for the next purchase). Freeing it in the same script as the empty pop means no
 # purchase can join the list unseen.
 _TAKE = (
     _ANNOUNCE
     + """
-local slot = KEYS[1] .. ':slot:' .. ARGV[3]
+local slot = KEYS[1] .. ':slot:' .. ARGV[2]
 local id = redis.call('LPOP', KEYS[1])
-if id then redis.call('EXPIRE', slot, ARGV[4]) else redis.call('DEL', slot) end
+if id or ARGV[4] == '1' then redis.call('EXPIRE', slot, ARGV[3]) else redis.call('DEL', slot) end
 return id
 """
 )
@@ -158,27 +167,64 @@ def _enqueue_batch(slot: int) -> None:
     queue.enqueue(JOB_FUNCS["purchase_batch"], slot, job_id=f"purchase-batch-{uuid.uuid4().hex}", **OPTIONS)
 
 
-def drain(slot: int, buy: Callable[[int], Outcome]) -> int:
+class Buyer(Protocol):
+    """How a batch job buys (purchase_groups.Group): buy() a purchase, upstream at once, and
+    answer its outcome, or None for a number left to record(), which records those left so far
+    and answers their outcomes; due() says when they should be."""
+
+    def buy(self, activation_id: int) -> Outcome | None: ...
+
+    def due(self) -> bool: ...
+
+    def record(self) -> list[tuple[int, Outcome]]: ...
+
+
+def drain(slot: int, buyer: Buyer) -> int:
     """The batch job holding `slot`: buy each purchase it takes off the list, until the list is
     empty or BATCH_MAX are done (how many it took); then a new job goes on with the slot, so
     that other queues' jobs get their turn with this worker. A purchase that raised stays
     PENDING for the recovery pass; the others go on."""
     connection = get_redis()
-    done: tuple[int, Outcome] | None = None  # announced with the next take: one round trip
+    done: list[tuple[int, Outcome]] = []  # announced with the next take: one round trip
     for count in range(BATCH_MAX):
-        key, value, seconds = _announcing(done)
-        taken = run_script(connection, _TAKE, [BATCH, key], [value, seconds, slot, SLOT_SECONDS])
+        taken = _take(connection, slot, done, linger=True)
+        done = []
         if taken is None:
-            return count
-        activation_id, done = int(taken), None
+            announce_all(_recorded(buyer))  # its buyers hear now, not after the wait
+            popped = connection.blpop([BATCH], timeout=LINGER_SECONDS)
+            taken = popped[1] if popped is not None else _take(connection, slot, [], linger=False)
+            if taken is None:
+                return count
+        activation_id = int(taken)
         try:
-            done = (activation_id, buy(activation_id))
+            outcome = buyer.buy(activation_id)
         except Exception:  # noqa: BLE001 - logged and measured as a failed purchase job
             log.exception("purchase of activation %s failed in its batch; recovery will drive it", activation_id)
-    if done is not None:
-        announce(*done)
+            continue
+        if outcome is not None:
+            done.append((activation_id, outcome))
+        if buyer.due():
+            done.extend(_recorded(buyer))
+    announce_all(done + _recorded(buyer))
     _enqueue_batch(slot)
     return BATCH_MAX
+
+
+def _take(connection, slot: int, done: list[tuple[int, Outcome]], linger: bool):
+    """Announce what was done and take the next purchase (see _TAKE): its id, or None."""
+    keys, values = _keys(done), _values(done)
+    flag = "1" if linger else "0"
+    return run_script(connection, _TAKE, [BATCH, *keys], [OUTCOME_SECONDS, slot, SLOT_SECONDS, flag, *values])
+
+
+def _recorded(buyer: Buyer) -> list[tuple[int, Outcome]]:
+    """What the buyer recorded; none if it raised (its purchases stay in flight on their rows,
+    for the recovery pass)."""
+    try:
+        return buyer.record()
+    except Exception:  # noqa: BLE001 - logged; the batch goes on
+        log.exception("purchases of a batch could not be recorded; recovery will settle them")
+        return []
 
 
 def waiting() -> int:
@@ -196,20 +242,26 @@ def _outcome_key(activation_id: int) -> str:
     return f"purchase-outcome:{activation_id}"
 
 
-def _announcing(done: tuple[int, Outcome] | None) -> tuple:
-    """_ANNOUNCE's key and arguments for a purchase done (none to announce: empty)."""
-    if done is None:
-        return BATCH, "", OUTCOME_SECONDS
-    return _outcome_key(done[0]), json.dumps(done[1].to_json()), OUTCOME_SECONDS
+def _keys(done: list[tuple[int, Outcome]]) -> list[str]:
+    return [_outcome_key(activation_id) for activation_id, _ in done]
+
+
+def _values(done: list[tuple[int, Outcome]]) -> list[str]:
+    return [json.dumps(outcome.to_json()) for _, outcome in done]
 
 
 def announce(activation_id: int, outcome: Outcome) -> None:
     """Where the buying request waits. Redis failing here loses nothing: the row is the truth."""
-    key, value, seconds = _announcing((activation_id, outcome))
+    announce_all([(activation_id, outcome)])
+
+
+def announce_all(done: list[tuple[int, Outcome]]) -> None:
+    if not done:
+        return
     try:
-        run_script(get_redis(), _ANNOUNCE, [BATCH, key], [value, seconds])
+        run_script(get_redis(), _ANNOUNCE, [BATCH, *_keys(done)], [OUTCOME_SECONDS, "", "", "", *_values(done)])
     except redis.RedisError as exc:
-        log.warning("activation %s: outcome not announced (%s)", activation_id, type(exc).__name__)
+        log.warning("activations %s: outcome not announced (%s)", [i for i, _ in done], type(exc).__name__)
 
 
 def wait(activation_id: int, seconds: float) -> Outcome | None:

@@ -93,6 +93,27 @@ def test_a_batch_job_hands_its_slot_to_a_new_job_after_its_share(app, make_user,
     assert slots_held() == []
 
 
+def test_a_batch_job_that_finds_the_list_empty_waits_for_the_next_purchase_before_it_ends(app, make_user, monkeypatch):
+    account = make_user("20.00")
+    app.config.update(RQ_ASYNC=True, PURCHASE_BATCH_JOBS=1)
+    monkeypatch.setattr(purchase_job, "LINGER_SECONDS", 5.0)
+    first = place(app, account, 1)
+    later: list[int] = []
+
+    def after_the_first_is_bought():
+        with app.app_context():
+            assert purchase_job.wait(first[0], 5).phone_number  # the first buyer hears before the wait
+            later.extend(place(app, account, 1))  # the slot is still held: no job is queued for it
+
+    placer = threading.Thread(target=after_the_first_is_bought)
+    placer.start()
+    work()
+    placer.join()
+    assert statuses(first + later) == {"WAITING"} and bought_upstream() == 2
+    assert FinishedJobRegistry(queue=get_queue(QueueNames.PURCHASES)).count == 1  # one job took both
+    assert slots_held() == [] and purchase_job.waiting() == 0
+
+
 def test_a_dead_batch_jobs_purchases_get_a_new_one_from_the_cron_process_once_its_slot_lapses(app, make_user):
     account = make_user()
     app.config.update(RQ_ASYNC=True, PURCHASE_BATCH_JOBS=1)
@@ -147,10 +168,10 @@ def test_a_purchase_that_raises_in_a_batch_stays_pending_for_recovery_and_the_re
     ids = place(app, account, 3)
     fulfil = fulfilment.fulfil
 
-    def broken_for_the_second(activation_id):
+    def broken_for_the_second(activation_id, **options):
         if activation_id == ids[1]:
             raise RuntimeError("a bug in one purchase")
-        return fulfil(activation_id)
+        return fulfil(activation_id, **options)
 
     monkeypatch.setattr(fulfilment, "fulfil", broken_for_the_second)
     work()
