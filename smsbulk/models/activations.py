@@ -1,7 +1,7 @@
 import peewee
 
 from ..money import MoneyField
-from .base import BaseModel, utcnow
+from .base import BaseModel, index_where_set, utcnow
 from .catalog import Country, Provider, Service
 from .users import ApiKey, User
 
@@ -86,24 +86,14 @@ class Activation(BaseModel):
         )
 
 
-# Indexes whose column is NULL on most rows hold only the others: a purchase writes none of them.
-# One idempotency key per account, and one upstream number per activation (a lookup by an equal
-# value or an IN list implies IS NOT NULL, so both backends use them).
-Activation.add_index(
-    Activation.index(Activation.user, Activation.idempotency_key, unique=True).where(
-        Activation.idempotency_key.is_null(False)
-    )
-)
-Activation.add_index(
-    Activation.index(Activation.provider, Activation.provider_ref, unique=True).where(
-        Activation.provider_ref.is_null(False)
-    )
-)
-Activation.add_index(Activation.index(Activation.reactivation_of).where(Activation.reactivation_of.is_null(False)))
-Activation.add_index(
-    Activation.index(Activation.attempt_started_at).where(Activation.attempt_started_at.is_null(False))
-)
-Activation.add_index(Activation.index(Activation.provider_action).where(Activation.provider_action.is_null(False)))
+# Partial indexes (see index_where_set): one idempotency key per account, one upstream number per
+# activation, reactivations, attempts in flight and upstream actions owed.
+index_where_set(Activation.user, Activation.idempotency_key, unique=True, set_=Activation.idempotency_key)
+index_where_set(Activation.provider, Activation.provider_ref, unique=True, set_=Activation.provider_ref)
+index_where_set(Activation.reactivation_of)
+index_where_set(Activation.attempt_started_at)
+index_where_set(Activation.provider_action)
+
 # The open activations (a tenth of the table at most) by their end of life, for the expiry pass:
 # with (status, expires_at) the planner, seeing most rows long expired, read every open one.
 Activation.add_index(

@@ -1,7 +1,7 @@
 import peewee
 
 from .activations import Activation
-from .base import BaseModel
+from .base import BaseModel, index_where_set
 from .rentals import Rental
 from .users import User
 
@@ -67,4 +67,4 @@ class Event(BaseModel):
 
 
 # A rental's events: only they name one, so an activation's event is not written here.
-Event.add_index(Event.index(Event.rental, Event.id).where(Event.rental.is_null(False)))
+index_where_set(Event.rental, Event.id)

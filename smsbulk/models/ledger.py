@@ -2,7 +2,7 @@ import peewee
 
 from ..money import MoneyField
 from .activations import Activation
-from .base import BaseModel
+from .base import BaseModel, index_where_set
 from .rentals import RentalCharge
 from .users import Wallet
 
@@ -27,13 +27,5 @@ class LedgerEntry(BaseModel):
 
 # One purchase and at most one refund per activation, and per rental charge, enforced by the
 # database. Each index holds only the rows that name one: an entry is in one of them at most.
-LedgerEntry.add_index(
-    LedgerEntry.index(LedgerEntry.activation, LedgerEntry.kind, unique=True).where(
-        LedgerEntry.activation.is_null(False)
-    )
-)
-LedgerEntry.add_index(
-    LedgerEntry.index(LedgerEntry.rental_charge, LedgerEntry.kind, unique=True).where(
-        LedgerEntry.rental_charge.is_null(False)
-    )
-)
+index_where_set(LedgerEntry.activation, LedgerEntry.kind, unique=True)
+index_where_set(LedgerEntry.rental_charge, LedgerEntry.kind, unique=True)

@@ -3,7 +3,7 @@ import datetime
 import peewee
 
 from ..money import MoneyField
-from .base import BaseModel, utcnow
+from .base import BaseModel, index_where_set, utcnow
 from .catalog import Country, Provider, Service
 from .users import ApiKey, User
 
@@ -103,8 +103,8 @@ class Rental(BaseModel):
 
 
 # The recovery pass reads these every few seconds: partial indexes keep it off the whole table.
-Rental.add_index(Rental.index(Rental.attempt_started_at).where(Rental.attempt_started_at.is_null(False)))
-Rental.add_index(Rental.index(Rental.provider_action).where(Rental.provider_action.is_null(False)))
+index_where_set(Rental.attempt_started_at)
+index_where_set(Rental.provider_action)
 
 
 class RentalCharge(BaseModel):
